@@ -1,0 +1,1 @@
+"""Tamper-evident audit trail: canonical event encoding, hash chain and its verifier (pure)."""

@@ -1,0 +1,1 @@
+"""Entities, errors, settings and small protocols shared by every layer (no Qt, no SQL)."""

@@ -1,0 +1,1 @@
+"""Machine-learning domain: data loading, model inspection, metrics, pickle scanning (no Qt, no SQL)."""

@@ -1,0 +1,149 @@
+"""Append audit events inside a caller's transaction; list, filter and verify the log."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.audit.chain import GENESIS, canonical_details, clean_field, event_hash, payload_hash, verify_rows
+from app.core.entities import AuditEvent, VerifyResult
+from app.core.identity import current_actor
+from app.core.timeutil import to_iso, utcnow
+from app.store.orm import SqlAuditEvent
+from app.store.workspace import Workspace
+
+__all__ = [
+    "AuditFilter",
+    "append_event",
+    "list_events",
+    "count_events",
+    "distinct_values",
+    "verify_log",
+]
+
+
+def append_event(
+    session: Session,
+    action: str,
+    obj: str,
+    *,
+    model: str | None = None,
+    details: dict[str, Any] | None = None,
+    actor: str | None = None,
+    at: datetime | None = None,
+) -> int:
+    """Add the next event to the chain in `session`'s transaction; returns its sequence number.
+
+    The caller's transaction holds the write lock (BEGIN IMMEDIATE), so reading the head and
+    appending cannot interleave with another writer.
+    """
+    head = session.execute(
+        select(SqlAuditEvent.seq, SqlAuditEvent.hash).order_by(SqlAuditEvent.seq.desc()).limit(1)
+    ).first()
+    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
+    at_text = to_iso(at or utcnow())
+    actor = clean_field(actor or current_actor())
+    action, obj = clean_field(action), clean_field(obj)
+    model = clean_field(model) if model is not None else None
+    text = canonical_details(details or {})
+    payload = payload_hash(text)
+    session.add(
+        SqlAuditEvent(
+            seq=seq, at=at_text, actor=actor, action=action, object=obj, model=model,
+            details=text, payload_sha256=payload, prev_hash=prev,
+            hash=event_hash(seq, at_text, actor, action, obj, model, payload, prev),
+        )
+    )
+    session.flush()
+    return seq
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    model: str | None = None
+    action: str | None = None  # exact action, or a prefix ending in "." (e.g. "version.")
+    actor: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    text: str | None = None  # substring of object or details
+
+    def apply(self, query):
+        t = SqlAuditEvent
+        if self.model:
+            query = query.where(t.model == self.model)
+        if self.action:
+            query = query.where(
+                t.action.startswith(self.action) if self.action.endswith(".") else t.action == self.action
+            )
+        if self.actor:
+            query = query.where(t.actor == self.actor)
+        if self.since:
+            query = query.where(t.at >= to_iso(self.since))
+        if self.until:
+            query = query.where(t.at <= to_iso(self.until))
+        if self.text:
+            like = f"%{self.text}%"
+            query = query.where(t.object.like(like) | t.details.like(like))
+        return query
+
+
+def _to_entity(row: SqlAuditEvent) -> AuditEvent:
+    return AuditEvent(
+        seq=row.seq, at=row.at, actor=row.actor, action=row.action, object=row.object,
+        model=row.model, details=json.loads(row.details), payload_sha256=row.payload_sha256,
+        prev_hash=row.prev_hash, hash=row.hash,
+    )
+
+
+def list_events(
+    ws: Workspace,
+    filt: AuditFilter | None = None,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    newest_first: bool = True,
+) -> list[AuditEvent]:
+    """Events matching `filt`, newest first by default; `limit`/`offset` page through big logs."""
+    query = (filt or AuditFilter()).apply(select(SqlAuditEvent))
+    query = query.order_by(SqlAuditEvent.seq.desc() if newest_first else SqlAuditEvent.seq)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    with ws.db.read() as session:
+        return [_to_entity(r) for r in session.scalars(query)]
+
+
+def count_events(ws: Workspace, filt: AuditFilter | None = None) -> int:
+    query = (filt or AuditFilter()).apply(select(func.count()).select_from(SqlAuditEvent))
+    with ws.db.read() as session:
+        return session.execute(query).scalar_one()
+
+
+def distinct_values(ws: Workspace, column: str) -> list[str]:
+    """Distinct actors, actions or models, for filter choosers."""
+    col = {"actor": SqlAuditEvent.actor, "action": SqlAuditEvent.action, "model": SqlAuditEvent.model}[column]
+    with ws.db.read() as session:
+        return sorted(v for v in session.scalars(select(col).distinct()) if v)
+
+
+def verify_log(ws: Workspace) -> VerifyResult:
+    """Recompute the whole chain from the stored rows (raw DBAPI cursor: ORM objects cost 10×)."""
+    raw = ws.db.engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        cur.execute(
+            "SELECT seq, at, actor, action, object, model, details, payload_sha256, prev_hash, hash "
+            "FROM audit_events ORDER BY seq"
+        )
+        return verify_rows(_batches(cur))
+    finally:
+        raw.close()
+
+
+def _batches(cur, size: int = 20_000):
+    while rows := cur.fetchmany(size):
+        yield from rows

@@ -1,0 +1,272 @@
+"""Register a fitted model with its training data as a new, fully described version."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.entities import RiskTier, Version
+from app.core.errors import InvalidInputError, UntrustedArtifactError
+from app.core.identity import current_actor
+from app.core.timeutil import utcnow
+from app.services.audit import append_event
+from app.services.convert import version_entity
+from app.store.orm import SqlArtifact, SqlDataset, SqlModel, SqlVersion
+from app.store.workspace import Workspace
+
+__all__ = ["ModelCard", "register_model", "validate_model_name", "Progress"]
+
+Progress = Callable[[float, str], None]
+_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
+
+
+def _no_progress(_fraction: float, _message: str) -> None:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCard:
+    """Descriptive fields of a model; empty strings mean "leave as it is" for an existing model."""
+
+    description: str = ""
+    owner: str = ""
+    intended_use: str = ""
+    out_of_scope_use: str = ""
+    risk_tier: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+def validate_model_name(name: str) -> str:
+    name = (name or "").strip()
+    if not _NAME.match(name):
+        raise InvalidInputError(
+            f"'{name}' is not a usable model name.",
+            hint="Use 1–200 characters without slashes or control characters.",
+        )
+    return name
+
+
+@dataclass
+class _Prepared:
+    """Everything computed before the transaction, so the transaction itself is short."""
+
+    model_bytes_sha: str
+    model_size: int
+    description: dict
+    features: list[dict]
+    metrics: dict[str, float]
+    evaluation: dict
+    environment: dict
+    provenance: dict
+    datasets: list[dict]  # train first, then test if any
+
+
+def register_model(
+    ws: Workspace,
+    name: str,
+    model_file: str | Path,
+    train_data: str | Path,
+    target: str,
+    *,
+    test_data: str | Path | None = None,
+    card: ModelCard | None = None,
+    note: str = "",
+    trust: bool = False,
+    progress: Progress | None = None,
+    actor: str | None = None,
+) -> Version:
+    """Scan, load and check the model against its data, evaluate it, then record it in one transaction."""
+    from app.ml.data import dtype_kind, read_table
+    from app.ml.estimator import describe_estimator, expected_features, library_versions, load_estimator
+    from app.ml.metrics import HOLDOUT_FRACTION, SEED, evaluate, holdout_split
+    from app.ml.pickle_scan import scan_bytes
+
+    progress = progress or _no_progress
+    name = validate_model_name(name)
+    card = card or ModelCard()
+    if card.risk_tier and card.risk_tier not in {t.value for t in RiskTier}:
+        raise InvalidInputError(f"Risk tier must be low, medium or high, not '{card.risk_tier}'.")
+    actor = actor or current_actor()
+    model_file, train_data = Path(model_file), Path(train_data)
+    target = (target or "").strip()
+    if not target:
+        raise InvalidInputError("Choose the target column (the value the model predicts).")
+
+    progress(0.05, "Scanning model file")
+    model_bytes = _read_file(model_file, "model file")
+    try:
+        scan = scan_bytes(model_bytes)
+    except InvalidInputError as exc:
+        raise InvalidInputError(
+            f"'{model_file.name}' is not a model file: {exc.message}",
+            hint="Expected a fitted scikit-learn estimator saved with joblib.dump or pickle.dump.",
+        ) from None
+    if not scan.safe and not trust:
+        raise UntrustedArtifactError(
+            f"'{model_file.name}' would import code outside the allowlist: {', '.join(scan.disallowed)}. "
+            "It was not loaded.",
+            list(scan.disallowed),
+            hint="Only if you know where this file comes from, register it again with --trust "
+            "(the decision is recorded in the audit log).",
+        )
+    progress(0.15, "Loading model")
+    estimator = load_estimator(model_bytes, source=model_file.name)
+    described = describe_estimator(estimator)
+
+    progress(0.3, "Reading training data")
+    train = read_table(train_data, what="training data")
+    if target not in train.columns:
+        raise InvalidInputError(
+            f"The training data has no column '{target}'.",
+            hint=f"Its columns are: {', '.join(map(str, train.columns[:30]))}.",
+        )
+    features = expected_features(estimator, list(train.columns), target)
+    if train[target].isna().all():
+        raise InvalidInputError(f"The target column '{target}' is empty in the training data.")
+
+    progress(0.45, "Evaluating on held-out data")
+    if test_data is not None:
+        test = read_table(Path(test_data), what="test data")
+        lacking = [c for c in [*features, target] if c not in test.columns]
+        if lacking:
+            raise InvalidInputError(f"The test data lacks column(s): {', '.join(lacking)}.")
+        held_out = test
+        evaluation = {"method": "test file", "rows": int(len(test))}
+    else:
+        _, held_out = holdout_split(train, target, described["task"])
+        evaluation = {"method": "hold-out split of the training data", "fraction": HOLDOUT_FRACTION,
+                      "seed": SEED, "rows": int(len(held_out)),
+                      "caution": "optimistic if the model was fitted on all of the training data"}
+    held_out = held_out[held_out[target].notna()]
+    try:
+        metrics = evaluate(estimator, held_out[features], held_out[target], described["task"])
+    except Exception as exc:
+        raise InvalidInputError(
+            f"The model could not predict on the data: {type(exc).__name__}: {exc}",
+            hint="Check that the columns hold the same kinds of values the model was trained on.",
+        ) from None
+
+    progress(0.7, "Storing artifacts")
+    model_sha, model_size = ws.artifacts.put_bytes(model_bytes)
+    datasets = [_dataset_record(ws, train_data, train, "training data")]
+    if test_data is not None:
+        datasets.append(_dataset_record(ws, Path(test_data), test, "test data"))
+    if test_data is not None:
+        evaluation["dataset_sha256"] = datasets[1]["sha256"]
+    prepared = _Prepared(
+        model_bytes_sha=model_sha, model_size=model_size, description=described,
+        features=[{"name": f, "dtype": str(train[f].dtype), "kind": dtype_kind(train[f].dtype)} for f in features],
+        metrics=metrics, evaluation=evaluation, environment=library_versions(),
+        provenance={"source_file": model_file.name, "scan_format": scan.format,
+                    "globals": list(scan.globals), "disallowed": list(scan.disallowed),
+                    "trusted": bool(trust and not scan.safe)},
+        datasets=datasets,
+    )
+    progress(0.85, "Recording version")
+    version_id = ws.db.write(lambda s: _record(s, name, card, target, note, actor, prepared))
+    progress(1.0, "Registered")
+    with ws.db.read() as session:
+        return version_entity(session.get(SqlVersion, version_id))
+
+
+def _read_file(path: Path, what: str) -> bytes:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InvalidInputError(f"The {what} {path} does not exist.") from None
+    except IsADirectoryError:
+        raise InvalidInputError(f"The {what} {path} is a folder, not a file.") from None
+    except PermissionError:
+        raise InvalidInputError(f"No permission to read the {what} {path}.") from None
+    if not data:
+        raise InvalidInputError(f"The {what} '{path.name}' is empty (0 bytes).")
+    return data
+
+
+def _dataset_record(ws: Workspace, path: Path, frame, role: str) -> dict:
+    from app.ml.data import table_format
+
+    sha, size = ws.artifacts.put_file(path)
+    return {
+        "sha256": sha, "size_bytes": size, "name": path.name, "format": table_format(path),
+        "rows": int(len(frame)), "columns": [str(c) for c in frame.columns],
+        "schema": {str(c): str(t) for c, t in frame.dtypes.items()},
+        "source_path": str(path.resolve()), "role": role,
+    }
+
+
+def _ensure_artifact(session: Session, sha: str, size: int, kind: str) -> None:
+    if session.get(SqlArtifact, sha) is None:
+        session.add(SqlArtifact(sha256=sha, size_bytes=size, kind=kind, created_at=utcnow()))
+
+
+def _ensure_dataset(session: Session, record: dict, actor: str, model: str) -> SqlDataset:
+    existing = session.scalars(select(SqlDataset).where(SqlDataset.sha256 == record["sha256"])).first()
+    if existing is not None:
+        return existing
+    _ensure_artifact(session, record["sha256"], record["size_bytes"], "dataset")
+    row = SqlDataset(
+        sha256=record["sha256"], name=record["name"], format=record["format"], rows=record["rows"],
+        columns=record["columns"], schema=record["schema"], size_bytes=record["size_bytes"],
+        source_path=record["source_path"], created_at=utcnow(), created_by=actor,
+    )
+    session.add(row)
+    session.flush()
+    append_event(session, "dataset.registered", f"dataset:{row.sha256}", model=model, actor=actor,
+                 details={k: record[k] for k in ("name", "format", "rows", "size_bytes", "role")}
+                 | {"sha256": row.sha256, "columns": len(record["columns"])})
+    return row
+
+
+def _record(session: Session, name: str, card: ModelCard, target: str, note: str, actor: str,
+            p: _Prepared) -> int:
+    now = utcnow()
+    model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
+    if model is None:
+        model = SqlModel(
+            name=name, description=card.description, owner=card.owner or actor,
+            intended_use=card.intended_use, out_of_scope_use=card.out_of_scope_use,
+            risk_tier=card.risk_tier or RiskTier.MEDIUM.value, tags=list(card.tags),
+            created_at=now, created_by=actor, updated_at=now, updated_by=actor,
+        )
+        session.add(model)
+        session.flush()
+        append_event(session, "model.created", f"model:{name}", model=name, actor=actor, details={
+            "description": model.description, "owner": model.owner, "intended_use": model.intended_use,
+            "out_of_scope_use": model.out_of_scope_use, "risk_tier": model.risk_tier, "tags": model.tags})
+    datasets = [_ensure_dataset(session, record, actor, name) for record in p.datasets]
+    _ensure_artifact(session, p.model_bytes_sha, p.model_size, "model")
+    number = (session.execute(select(func.max(SqlVersion.number)).where(SqlVersion.model_id == model.id))
+              .scalar() or 0) + 1
+    parent = session.scalars(
+        select(SqlVersion).where(SqlVersion.model_id == model.id)
+        .order_by((SqlVersion.stage == "production").desc(), SqlVersion.number.desc()).limit(1)
+    ).first()
+    version = SqlVersion(
+        model_id=model.id, number=number, stage="none", artifact_sha256=p.model_bytes_sha,
+        artifact_size=p.model_size, estimator_class=p.description["estimator_class"],
+        params=p.description["params"], features=p.features, target=target, task=p.description["task"],
+        classes=p.description["classes"], metrics=p.metrics, evaluation=p.evaluation,
+        train_dataset_id=datasets[0].id, test_dataset_id=datasets[1].id if len(datasets) > 1 else None,
+        parent_id=parent.id if parent else None, environment=p.environment, provenance=p.provenance,
+        note=note, created_at=now, created_by=actor,
+    )
+    session.add(version)
+    model.updated_at, model.updated_by = now, actor
+    session.flush()
+    if p.provenance["trusted"]:
+        append_event(session, "artifact.trusted", f"artifact:{p.model_bytes_sha}", model=name, actor=actor,
+                     details={"source_file": p.provenance["source_file"],
+                              "disallowed_globals": p.provenance["disallowed"],
+                              "decision": "explicitly trusted by the user"})
+    append_event(session, "version.registered", f"version:{name}/{number}", model=name, actor=actor, details={
+        "version": number, "artifact_sha256": p.model_bytes_sha, "estimator": p.description["estimator_class"],
+        "task": p.description["task"], "target": target, "features": [f["name"] for f in p.features],
+        "metrics": p.metrics, "evaluation": p.evaluation, "train_dataset_sha256": datasets[0].sha256,
+        "parent_version": parent.number if parent else None, "environment": p.environment, "note": note})
+    return version.id

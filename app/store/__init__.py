@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy ORM over SQLite (or PostgreSQL), migrations, content-addressed artifacts."""
