@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time
 
-__all__ = ["utcnow", "to_iso", "from_iso", "parse_user_date"]
+__all__ = ["utcnow", "to_iso", "from_iso", "parse_user_date", "use_clock"]
+
+_clock: Callable[[], datetime] | None = None
 
 
 def utcnow() -> datetime:
-    """Aware UTC now."""
-    return datetime.now(UTC)
+    """Aware UTC now (or the time of a clock installed by `use_clock`)."""
+    return _clock() if _clock is not None else datetime.now(UTC)
+
+
+@contextmanager
+def use_clock(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Let every timestamp come from `clock` for a while; used to build dated demo history."""
+    global _clock
+    previous, _clock = _clock, clock
+    try:
+        yield
+    finally:
+        _clock = previous
 
 
 def to_iso(moment: datetime) -> str:

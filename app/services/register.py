@@ -19,7 +19,7 @@ from app.services.convert import version_entity
 from app.store.orm import SqlArtifact, SqlDataset, SqlModel, SqlVersion
 from app.store.workspace import Workspace
 
-__all__ = ["ModelCard", "register_model", "validate_model_name", "Progress"]
+__all__ = ["ModelCard", "register_model", "validate_model_name", "preview_columns", "update_model_card", "Progress"]
 
 Progress = Callable[[float, str], None]
 _NAME = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
@@ -270,3 +270,52 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
         "metrics": p.metrics, "evaluation": p.evaluation, "train_dataset_sha256": datasets[0].sha256,
         "parent_version": parent.number if parent else None, "environment": p.environment, "note": note})
     return version.id
+
+
+def preview_columns(path: str | Path) -> list[str]:
+    """Column names of a data file, read from its first rows only (for target choosers)."""
+    import pandas as pd
+
+    from app.ml.data import table_format
+
+    path = Path(path)
+    fmt = table_format(path)
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(path).names]
+        return [str(c) for c in pd.read_csv(path, nrows=20, encoding="utf-8").columns]
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"'{path.name}' is not UTF-8 text.", hint="Save it as UTF-8 CSV.") from None
+    except Exception as exc:
+        raise InvalidInputError(f"'{path.name}' could not be read as a table: {exc}") from None
+
+
+def update_model_card(ws: Workspace, name: str, card: ModelCard, *, actor: str | None = None) -> None:
+    """Change a model's descriptive fields; the old and new values go into the audit event."""
+    from app.core.errors import NotFoundError
+
+    actor = actor or current_actor()
+    if card.risk_tier and card.risk_tier not in {t.value for t in RiskTier}:
+        raise InvalidInputError(f"Risk tier must be low, medium or high, not '{card.risk_tier}'.")
+
+    def work(session: Session) -> None:
+        model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
+        if model is None:
+            raise NotFoundError(f"No model named '{name}'.")
+        changes = {}
+        for key in ("description", "owner", "intended_use", "out_of_scope_use", "risk_tier"):
+            new = getattr(card, key)
+            if new and new != getattr(model, key):
+                changes[key] = {"from": getattr(model, key), "to": new}
+                setattr(model, key, new)
+        if card.tags and list(card.tags) != list(model.tags or []):
+            changes["tags"] = {"from": model.tags, "to": list(card.tags)}
+            model.tags = list(card.tags)
+        if not changes:
+            return
+        model.updated_at, model.updated_by = utcnow(), actor
+        append_event(session, "model.updated", f"model:{name}", model=name, actor=actor, details=changes)
+
+    ws.db.write(work)

@@ -1,0 +1,115 @@
+"""`steward`: the command line over the same services the window uses (cron, CI, scripting)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def _add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from app import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="steward",
+        description="Model Steward: register models, keep their stage history, verify the audit log.",
+    )
+    parser.add_argument("--home", metavar="DIR", help="workspace folder (default: $STEWARD_HOME or the user data folder)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    parser.add_argument("--version", action="version", version=f"steward {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("init", help="create (or upgrade) the workspace and print where it is")
+    _add_json(p)
+    sub.add_parser("demo", help="fill an empty workspace with demo models and history")
+    p = sub.add_parser("gui", help="open the desktop window")
+    p.add_argument("--demo", action="store_true", help="load the demo workspace if this one is empty")
+
+    model = sub.add_parser("model", help="register, list, show and promote models").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = model.add_parser("register", help="register a fitted scikit-learn model with its training data")
+    p.add_argument("name")
+    p.add_argument("--model-file", required=True, metavar="F", help="joblib or pickle file of a fitted estimator")
+    p.add_argument("--train-data", required=True, metavar="F", help="CSV or Parquet training data")
+    p.add_argument("--target", required=True, metavar="COL", help="target column in the data")
+    p.add_argument("--test-data", metavar="F", help="held-out data (default: a seeded 20%% split)")
+    p.add_argument("--description", default="")
+    p.add_argument("--owner", default="")
+    p.add_argument("--intended-use", default="")
+    p.add_argument("--out-of-scope-use", default="")
+    p.add_argument("--risk-tier", choices=["low", "medium", "high"], default="")
+    p.add_argument("--tags", default="", help="comma-separated")
+    p.add_argument("--note", default="", help="what changed in this version")
+    p.add_argument("--trust", action="store_true",
+                   help="load the file even if it imports code outside the allowlist (audited)")
+    _add_json(p)
+    p = model.add_parser("list", help="list models")
+    p.add_argument("--search", default=None)
+    _add_json(p)
+    p = model.add_parser("show", help="show a model, its versions and stage history")
+    p.add_argument("name")
+    p.add_argument("--version", type=int, default=None, help="show one version in full")
+    _add_json(p)
+    p = model.add_parser("promote", help="move a version to another stage")
+    p.add_argument("name")
+    p.add_argument("version", type=int)
+    p.add_argument("--stage", required=True, choices=["staging", "production", "archived"])
+    p.add_argument("--reason", required=True)
+    _add_json(p)
+
+    dataset = sub.add_parser("dataset", help="list and show stored training datasets").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    _add_json(dataset.add_parser("list", help="list datasets"))
+    p = dataset.add_parser("show", help="show one dataset")
+    p.add_argument("ref", help="dataset id or (a prefix of) its SHA-256")
+    _add_json(p)
+
+    audit = sub.add_parser("audit", help="read and verify the audit log").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = audit.add_parser("log", help="list audit events, newest first")
+    p.add_argument("--model")
+    p.add_argument("--action", dest="event_action", metavar="ACTION", help="exact action or prefix ending in '.'")
+    p.add_argument("--actor")
+    p.add_argument("--since", metavar="DATE")
+    p.add_argument("--until", metavar="DATE")
+    p.add_argument("--limit", type=int, default=None)
+    _add_json(p)
+    p = audit.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad event")
+    _add_json(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    import multiprocessing
+
+    multiprocessing.freeze_support()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from app.cli.commands import dispatch
+    from app.core.errors import StewardError
+
+    try:
+        return dispatch(args)
+    except StewardError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: this is a bug in Model Steward; run again with --debug for the details.", file=sys.stderr)
+        return 70
