@@ -23,6 +23,7 @@ __all__ = [
     "list_events",
     "count_events",
     "distinct_values",
+    "event_position",
     "verify_log",
 ]
 
@@ -87,8 +88,10 @@ class AuditFilter:
         if self.until:
             query = query.where(t.at <= to_iso(self.until))
         if self.text:
-            like = f"%{self.text}%"
-            query = query.where(t.object.like(like) | t.details.like(like))
+            # autoescape: a "%" or "_" typed by a person is searched for, not a wildcard
+            query = query.where(
+                t.object.contains(self.text, autoescape=True) | t.details.contains(self.text, autoescape=True)
+            )
         return query
 
 
@@ -109,11 +112,24 @@ def list_events(
     newest_first: bool = True,
 ) -> list[AuditEvent]:
     """Events matching `filt`, newest first by default; `limit`/`offset` page through big logs."""
-    query = (filt or AuditFilter()).apply(select(SqlAuditEvent))
+    filt = filt or AuditFilter()
+    query = filt.apply(select(SqlAuditEvent))
     query = query.order_by(SqlAuditEvent.seq.desc() if newest_first else SqlAuditEvent.seq)
     if limit is not None:
         query = query.limit(limit).offset(offset)
     with ws.db.read() as session:
+        if filt.since or filt.until:
+            # Ordered by seq but filtered by time, SQLite either walks the whole table or sorts every
+            # event in the period (1.8 s for a wide period of a 1M log). The seq range of the period,
+            # read from the `at` index, lets it walk just that stretch of the primary key instead.
+            # The range holds every event of the period whatever order the clocks wrote them in.
+            period = AuditFilter(since=filt.since, until=filt.until)
+            low, high = session.execute(
+                period.apply(select(func.min(SqlAuditEvent.seq), func.max(SqlAuditEvent.seq)))
+            ).one()
+            if low is None:
+                return []
+            query = query.where(SqlAuditEvent.seq.between(low, high))
         return [_to_entity(r) for r in session.scalars(query)]
 
 
@@ -121,6 +137,14 @@ def count_events(ws: Workspace, filt: AuditFilter | None = None) -> int:
     query = (filt or AuditFilter()).apply(select(func.count()).select_from(SqlAuditEvent))
     with ws.db.read() as session:
         return session.execute(query).scalar_one()
+
+
+def event_position(ws: Workspace, seq: int, filt: AuditFilter | None = None) -> int:
+    """Row at which event `seq` is (or would be) in the newest-first listing of `filt`:
+    the number of matching events newer than it. Lets a viewer jump to an event in a huge log."""
+    query = (filt or AuditFilter()).apply(select(func.count()).select_from(SqlAuditEvent))
+    with ws.db.read() as session:
+        return session.execute(query.where(SqlAuditEvent.seq > seq)).scalar_one()
 
 
 def distinct_values(ws: Workspace, column: str) -> list[str]:
@@ -133,17 +157,21 @@ def distinct_values(ws: Workspace, column: str) -> list[str]:
 def verify_log(ws: Workspace) -> VerifyResult:
     """Recompute the whole chain from the stored rows (raw DBAPI cursor: ORM objects cost 10×)."""
     raw = ws.db.engine.raw_connection()
+    dbapi = raw.driver_connection
+    # sqlite3 can hand back text as the stored UTF-8 bytes: no decode + re-encode of ten fields per
+    # event (about 1.4× faster at 1M events), and undecodable text is reported instead of raised.
+    text_factory = getattr(dbapi, "text_factory", None)
     try:
-        cur = raw.cursor()
+        if text_factory is not None:
+            dbapi.text_factory = bytes
+        cur = dbapi.cursor()
         cur.execute(
             "SELECT seq, at, actor, action, object, model, details, payload_sha256, prev_hash, hash "
             "FROM audit_events ORDER BY seq"
         )
-        return verify_rows(_batches(cur))
+        # Iterating the cursor itself streams rows without building batch lists (faster than fetchmany).
+        return verify_rows(cur, utf8_bytes=text_factory is not None)
     finally:
+        if text_factory is not None:
+            dbapi.text_factory = text_factory  # the pooled connection goes back as SQLAlchemy expects it
         raw.close()
-
-
-def _batches(cur, size: int = 20_000):
-    while rows := cur.fetchmany(size):
-        yield from rows

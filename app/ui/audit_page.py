@@ -1,0 +1,300 @@
+"""Audit page: browse, filter, verify and export the hash-chained audit log."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+    QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+)
+
+from app.core.entities import AuditEvent, VerifyResult
+from app.services.audit import AuditFilter, distinct_values, event_position, verify_log
+from app.ui.audit_banner import VerifyBanner
+from app.ui.audit_export import write_events_csv
+from app.ui.audit_filters import AuditFilterBar
+from app.ui.audit_model import AuditTableModel, local_time
+
+if TYPE_CHECKING:
+    from app.store.workspace import Workspace
+    from app.ui.tasks import Task, TaskRunner
+
+__all__ = ["AuditPage"]
+
+_COLUMN_WIDTHS = (56, 140, 95, 150, 170, 130)  # the last column (details) stretches
+
+
+def _choices(ws: Workspace) -> tuple[list[str], list[str], list[str]]:
+    return distinct_values(ws, "model"), distinct_values(ws, "action"), distinct_values(ws, "actor")
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(getattr(exc, "message", None) or exc)
+
+
+class AuditPage(QWidget):
+    """The audit log as a lazily loaded table with filters, a details panel, Verify and CSV export."""
+
+    verify_finished = Signal(object)  # VerifyResult of the latest "Verify log"
+    export_finished = Signal(object)  # (Path, number of events) of a finished CSV export
+
+    def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws, self.runner = ws, runner
+        self.model = AuditTableModel(ws, runner, self)
+        self.last_verify: VerifyResult | None = None
+        self._goto_seq: int | None = None
+        self._goto_row: int | None = None
+        self._shown_seq: int | None = None  # event in the details panel
+        self._status_is_error = False
+        self._build()
+        self._wire()
+        self.refresh()
+
+    # --- layout --------------------------------------------------------------------------------
+    def _build(self) -> None:
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        title = QLabel("Audit log")
+        title.setFont(QFont(title.font().family(), title.font().pointSize() + 4, QFont.Weight.DemiBold))
+        self.count_label = QLabel("Counting…")
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.empty_label = QLabel("No events match these filters. The search looks in objects and details.")
+        self.empty_label.setStyleSheet("color: #777;")
+        self.verify_button = QPushButton("Verify log", toolTip="Recompute the whole hash chain")
+        self.export_button = QPushButton("Export CSV…", toolTip="Save the events matching the filters")
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addStretch(1)
+        header.addWidget(self.count_label)
+        header.addSpacing(12)
+        header.addWidget(self.export_button)
+        header.addWidget(self.verify_button)
+
+        self.banner = VerifyBanner()
+
+        self.filter_bar = AuditFilterBar()
+
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().hide()
+        # Fixed row heights: the view never measures rows, which matters with a million of them.
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        head = self.table.horizontalHeader()
+        head.setStretchLastSection(True)
+        for column, width in enumerate(_COLUMN_WIDTHS):
+            self.table.setColumnWidth(column, width)
+
+        details = QWidget()
+        self.details_title = QLabel("Select an event to see its details.", wordWrap=True)
+        self.payload_edit, self.prev_edit, self.hash_edit = (QLineEdit(readOnly=True) for _ in range(3))
+        form = QFormLayout()
+        for label, edit in (("Payload hash", self.payload_edit), ("Previous hash", self.prev_edit),
+                            ("Hash", self.hash_edit)):
+            edit.setFont(mono)
+            edit.setCursorPosition(0)
+            form.addRow(label, edit)
+        self.details_edit = QPlainTextEdit(readOnly=True)
+        self.details_edit.setFont(mono)
+        self.details_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        side = QVBoxLayout(details)
+        side.setContentsMargins(6, 0, 0, 0)
+        side.addWidget(self.details_title)
+        side.addLayout(form)
+        side.addWidget(self.details_edit, 1)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.table)
+        splitter.addWidget(details)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 420])
+
+        page = QVBoxLayout(self)
+        page.addLayout(header)
+        page.addWidget(self.banner)
+        page.addWidget(self.filter_bar)
+        page.addWidget(self.status_label)
+        page.addWidget(self.empty_label)
+        page.addWidget(splitter, 1)
+        self.status_label.hide()
+        self.empty_label.hide()
+
+    def _wire(self) -> None:
+        self.filter_bar.filter_changed.connect(self._filter_changed)
+        self.model.total_changed.connect(self._total_changed)
+        self.model.page_loaded.connect(self._page_loaded)
+        self.model.load_failed.connect(lambda exc: self._show_status(f"Could not load events: {_error_text(exc)}"))
+        self.model.modelReset.connect(self._show_current)
+        self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current())
+        self.verify_button.clicked.connect(self.verify)
+        self.export_button.clicked.connect(self._ask_export)
+        self.banner.goto_requested.connect(self.go_to_event)
+
+    # --- public API ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the filters' choices and the rows (after events were added elsewhere)."""
+        self.runner.submit(_choices, self.ws, on_success=lambda c: self.filter_bar.set_choices(*c),
+                           on_error=lambda exc: self._show_status(f"Could not load filters: {_error_text(exc)}"))
+        self.model.set_filter(self.filter_bar.current_filter())
+
+    def set_model_filter(self, name: str | None) -> None:
+        """Show only events about model `name` (None: all models)."""
+        self.filter_bar.set_model(name)
+
+    def verify(self) -> Task:
+        """Recompute the chain in the background; the banner and `verify_finished` report the result."""
+        self.verify_button.setEnabled(False)
+        self.verify_button.setText("Verifying…")
+        self.banner.show_running()
+        return self.runner.submit(verify_log, self.ws, on_success=self._verified, on_error=self._verify_failed)
+
+    def go_to_event(self, seq: int) -> None:
+        """Clear the filters, then select and scroll to event `seq` (or the event after a gap there)."""
+        self.filter_bar.clear()  # resets the model to the whole log
+        self._goto_seq, self._goto_row = seq, None
+        self.runner.submit(event_position, self.ws, seq, on_success=lambda row: self._goto_positioned(seq, row),
+                           on_error=lambda exc: self._show_status(f"Could not find event #{seq}: {_error_text(exc)}"))
+
+    def export_csv(self, path: str | Path) -> Task:
+        """Write the events matching the current filters to `path` in the background."""
+        path = Path(path)
+        filt = self.model.filter
+        self.export_button.setEnabled(False)
+        self._show_status(f"Exporting to {path.name}…", error=False)
+        return self.runner.submit(
+            write_events_csv, self.ws, filt, path,
+            on_success=lambda n: self._exported(path, n),
+            on_error=lambda exc: self._export_failed(path, exc),
+            on_progress=lambda f, msg: self._show_status(f"{msg} to {path.name}…", error=False),
+        )
+
+    # --- filters and rows ----------------------------------------------------------------------
+    def _filter_changed(self, filt: AuditFilter) -> None:
+        self._goto_seq = None  # a person changed the filters: drop any pending jump
+        if self._status_is_error:
+            self.status_label.hide()  # the new query gets its own chance
+        self.model.set_filter(filt)
+
+    def _total_changed(self, total: int | None) -> None:
+        self.empty_label.setVisible(total == 0 and self.filter_bar.is_filtered())
+        if total is None:
+            self.count_label.setText("Counting…")
+        else:
+            noun = "event" if total == 1 else "events"
+            self.count_label.setText(f"{total:,} matching {noun}" if self.filter_bar.is_filtered()
+                                     else f"{total:,} {noun}")
+        self._try_goto()
+
+    def _page_loaded(self, _page: int) -> None:
+        self._try_goto()
+        if self.current_event() is not None and self._shown_seq is None:
+            self._show_current()  # the selected row was a placeholder until now
+
+    def current_event(self) -> AuditEvent | None:
+        index = self.table.currentIndex()
+        return self.model.event_at(index.row()) if index.isValid() else None
+
+    def _show_current(self) -> None:
+        index = self.table.currentIndex()
+        event = self.current_event()
+        if event is None:
+            self._shown_seq = None
+            self.details_title.setText("Loading…" if index.isValid() else "Select an event to see its details.")
+            for edit in (self.payload_edit, self.prev_edit, self.hash_edit):
+                edit.clear()
+            self.details_edit.clear()
+            return
+        self._shown_seq = event.seq
+        model = f" · model {event.model}" if event.model else ""
+        self.details_title.setText(f"<b>#{event.seq} {event.action}</b> on {event.object}{model}<br>"
+                                   f"{local_time(event.at)} (UTC {event.at}) by {event.actor}")
+        for edit, value in ((self.payload_edit, event.payload_sha256), (self.prev_edit, event.prev_hash),
+                            (self.hash_edit, event.hash)):
+            edit.setText(value)
+            edit.setToolTip(value)
+            edit.setCursorPosition(0)
+        self.details_edit.setPlainText(json.dumps(event.details, indent=2, sort_keys=True, ensure_ascii=False))
+
+    def _show_status(self, text: str, *, error: bool = True) -> None:
+        self._status_is_error = error
+        self.status_label.setStyleSheet("color:#a50e0e;" if error else "")
+        self.status_label.setText(text)
+        self.status_label.show()
+
+    # --- jumping to an event -------------------------------------------------------------------
+    def _goto_positioned(self, seq: int, row: int) -> None:
+        if self._goto_seq == seq:
+            self._goto_row = row
+            self._try_goto()
+
+    def _try_goto(self) -> None:
+        """Advance a pending jump as far as the loaded data allows; called whenever data arrives."""
+        seq, row, total = self._goto_seq, self._goto_row, self.model.total
+        if seq is None or row is None or total is None:
+            return
+        if total == 0:
+            self._goto_seq = None
+            return
+        if row < total:
+            self.model.reveal(row)
+            event = self.model.event_at(row)
+            if event is None:
+                return  # its page is on the way
+            if event.seq != seq and row > 0:
+                row -= 1  # `seq` is missing: show the newer neighbour, the event right after the gap
+        else:
+            row = total - 1  # `seq` is older than every event left: the oldest one
+        self.model.reveal(row)
+        if self.model.event_at(row) is None:
+            return
+        self._goto_seq = None
+        index = self.model.index(row, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
+        self.table.setFocus()
+
+    # --- verify --------------------------------------------------------------------------------
+    def _verified(self, result: VerifyResult) -> None:
+        self.last_verify = result
+        self._verify_done()
+        self.banner.show_result(result)
+        self.verify_finished.emit(result)
+
+    def _verify_failed(self, exc: BaseException) -> None:
+        self._verify_done()
+        self.banner.show_error(f"Could not verify the log: {_error_text(exc)}")
+
+    def _verify_done(self) -> None:
+        self.verify_button.setEnabled(True)
+        self.verify_button.setText("Verify log")
+
+    # --- export --------------------------------------------------------------------------------
+    def _ask_export(self) -> None:
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        path, _ = QFileDialog.getSaveFileName(self, "Export audit events", str(Path.home() / f"audit-{stamp}.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            self.export_csv(path if path.lower().endswith(".csv") else path + ".csv")
+
+    def _exported(self, path: Path, count: int) -> None:
+        self.export_button.setEnabled(True)
+        self._show_status(f"Exported {count:,} events to {path}.", error=False)
+        self.export_finished.emit((path, count))
+
+    def _export_failed(self, path: Path, exc: BaseException) -> None:
+        self.export_button.setEnabled(True)
+        self._show_status(f"Could not export to {path}: {_error_text(exc)}")

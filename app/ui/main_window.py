@@ -1,0 +1,298 @@
+"""The main window: sidebar of pages, menus, shortcuts, status bar, workspace switching, drops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+    QStackedWidget, QVBoxLayout, QWidget,
+)
+
+import app
+from app.core.settings import WorkspacePaths
+from app.services.queries import workspace_is_empty
+from app.store.workspace import Workspace, open_workspace
+from app.ui import theme
+from app.ui.audit_page import AuditPage
+from app.ui.dropfiles import dropped_model_file
+from app.ui.first_run import DemoLoader, FirstRunDialog
+from app.ui.messages import show_error
+from app.ui.models_page import ModelsPage
+from app.ui.placeholder_page import PlaceholderPage
+from app.ui.resources import resource_path
+from app.ui.tasks import TaskRunner
+
+__all__ = ["MainWindow", "PAGES"]
+
+PAGES = (("Models", "models"), ("Monitoring", "monitoring"), ("Jobs", "jobs"), ("Audit", "audit"))
+MODELS, MONITORING, JOBS, AUDIT = range(4)
+
+
+class MainWindow(QMainWindow):
+    """Composes the pages over one workspace; `set_workspace` swaps it for another folder."""
+
+    workspace_changed = Signal(object)  # the newly opened Workspace
+    demo_loaded = Signal()
+
+    def __init__(self, ws: Workspace, runner: TaskRunner | None = None, settings: QSettings | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.runner = runner or TaskRunner(self)
+        self.settings = settings or QSettings()
+        self.first_run_dialog: FirstRunDialog | None = None
+        self.demo_loader: DemoLoader | None = None
+        self._audit_stale = True
+        self.setWindowIcon(theme.app_icon())
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self._build_shell()
+        self._build_actions()
+        self._build_pages()
+        self.runner.busy_changed.connect(self._on_busy)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    # -- shell ------------------------------------------------------------------------------------
+    def _build_shell(self) -> None:
+        self.sidebar = QListWidget()
+        self.sidebar.setObjectName("Sidebar")
+        self.sidebar.setIconSize(QSize(20, 20))
+        self.sidebar.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for title, _icon in PAGES:
+            QListWidgetItem(title, self.sidebar)
+        self.brand = QLabel(f"<img src='{resource_path('icons', 'app.svg').as_posix()}' width=22 height=22 "
+                            "style='vertical-align: middle'>&nbsp;&nbsp;Model Steward")
+        self.brand.setObjectName("SidebarBrand")
+        panel = QWidget()
+        panel.setObjectName("SidebarPanel")
+        panel.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        panel.setFixedWidth(200)
+        side = QVBoxLayout(panel)
+        side.setContentsMargins(0, 0, 0, 0)
+        side.setSpacing(0)
+        side.addWidget(self.brand)
+        side.addWidget(self.sidebar, 1)
+        self.stack = QStackedWidget()
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(panel)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+        self.sidebar.currentRowChanged.connect(self._on_page_changed)
+
+        self.path_label = QLabel()
+        self.busy_label = QLabel("Working…")
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)  # indeterminate: the page that started the work shows details
+        self.busy_bar.setFixedWidth(120)
+        self.busy_bar.setMaximumHeight(12)
+        self.busy_label.hide()
+        self.busy_bar.hide()
+        self.statusBar().addWidget(self.busy_label)
+        self.statusBar().addWidget(self.busy_bar)
+        self.statusBar().addPermanentWidget(self.path_label)
+        self._update_icons()
+
+    def _build_actions(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        self.register_action = self._action(file_menu, "&Register model…", "Ctrl+N", self._register)
+        self.open_action = self._action(file_menu, "&Open workspace…", "Ctrl+O", self.choose_workspace)
+        file_menu.addSeparator()
+        self.quit_action = self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+        view_menu = menu.addMenu("&View")
+        self.search_action = self._action(view_menu, "&Find model", "Ctrl+F", self._focus_search)
+        view_menu.addSeparator()
+        self.page_actions = [
+            self._action(view_menu, title, f"Ctrl+{i + 1}", lambda _=False, i=i: self.show_page(i))
+            for i, (title, _icon) in enumerate(PAGES)
+        ]
+        view_menu.addSeparator()
+        group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for name in theme.THEMES:
+            action = self._action(view_menu, f"{name.capitalize()} theme", None,
+                                  lambda _=False, n=name: self.set_theme(n))
+            action.setCheckable(True)
+            group.addAction(action)
+            self.theme_actions[name] = action
+        self.theme_actions[theme.current_theme()].setChecked(True)
+        help_menu = menu.addMenu("&Help")
+        self.about_action = self._action(help_menu, "&About Model Steward", None, self.show_about)
+
+    def _action(self, menu, text: str, shortcut, slot) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_pages(self) -> None:
+        self.models_page = ModelsPage(self.ws, self.runner, self)
+        self.monitoring_page = PlaceholderPage(
+            "Monitoring", "Drift charts per feature and over time, and the alerts they raise, will appear here "
+            "once batches are scored against a Production model.", "monitoring")
+        self.jobs_page = PlaceholderPage(
+            "Jobs", "Background retraining jobs will appear here, with their progress, logs and results, "
+            "while they run in separate processes.", "jobs")
+        self.audit_page = AuditPage(self.ws, self.runner, self)
+        for page in (self.models_page, self.monitoring_page, self.jobs_page, self.audit_page):
+            self.stack.addWidget(page)
+        self.models_page.models_changed.connect(self._on_models_changed)
+        self._audit_stale = True
+        self.path_label.setText(f"Workspace: {self.ws.root}")
+        self.path_label.setToolTip(str(self.ws.paths.db))
+        self.setWindowTitle(f"Model Steward — {self.ws.root.name or self.ws.root}")
+        if self.sidebar.currentRow() != MODELS:
+            self.sidebar.setCurrentRow(MODELS)
+        else:
+            self._on_page_changed(MODELS)
+
+    # -- pages ------------------------------------------------------------------------------------
+    def show_page(self, index: int) -> None:
+        self.sidebar.setCurrentRow(index)
+
+    def _on_page_changed(self, index: int) -> None:
+        if index < 0:
+            return
+        self.stack.setCurrentIndex(index)
+        if index == AUDIT and self._audit_stale:
+            self._audit_stale = False
+            self.audit_page.refresh()
+
+    def _on_models_changed(self) -> None:
+        self._audit_stale = True
+        if self.stack.currentIndex() == AUDIT:
+            self._on_page_changed(AUDIT)
+
+    def _register(self) -> None:
+        self.show_page(MODELS)
+        self.models_page.open_register_dialog()
+
+    def _focus_search(self) -> None:
+        self.show_page(MODELS)
+        self.models_page.focus_search()
+
+    # -- theme --------------------------------------------------------------------------------------
+    def set_theme(self, name: str) -> None:
+        name = theme.apply_theme(name)
+        self.settings.setValue("view/theme", name)
+        self.theme_actions[name].setChecked(True)
+        self._update_icons()
+        self.models_page.refresh()  # colours of badges and risk tiers are read when rows are painted
+
+    def _update_icons(self) -> None:
+        for row, (_title, icon_name) in enumerate(PAGES):
+            self.sidebar.item(row).setIcon(theme.icon(icon_name, role="text"))
+        for page in (getattr(self, "monitoring_page", None), getattr(self, "jobs_page", None)):
+            if page is not None:
+                page.update_icon()
+
+    # -- busy indicator -------------------------------------------------------------------------------
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setVisible(busy)
+        self.busy_bar.setVisible(busy)
+
+    # -- workspace ------------------------------------------------------------------------------------
+    def choose_workspace(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open workspace folder", str(self.ws.root.parent))
+        if folder:
+            self.open_workspace_folder(folder)
+
+    def open_workspace_folder(self, folder: str | Path) -> None:
+        """Open (create, migrate) `folder` in the background, then show it once no task uses the old one."""
+        paths = WorkspacePaths(Path(folder).expanduser().resolve())
+        self.statusBar().showMessage(f"Opening workspace {paths.root}…", 5000)
+
+        def opened(ws: Workspace) -> None:
+            self._when_idle(lambda: self.set_workspace(ws))
+
+        self._when_idle(lambda: self.runner.submit(
+            open_workspace, paths, on_success=opened,
+            on_error=lambda exc: show_error(self, exc, "Workspace not opened")))
+
+    def _when_idle(self, fn) -> None:
+        """Run `fn` now, or as soon as no background task is running (pages hold the workspace)."""
+        if not self.runner.active:
+            fn()
+            return
+
+        def check(busy: bool) -> None:
+            if not busy:
+                self.runner.busy_changed.disconnect(check)
+                fn()
+
+        self.runner.busy_changed.connect(check)
+
+    def set_workspace(self, ws: Workspace) -> None:
+        old = self.ws
+        for page in (self.models_page, self.monitoring_page, self.jobs_page, self.audit_page):
+            self.stack.removeWidget(page)
+            page.deleteLater()
+        self.ws = ws
+        self._build_pages()
+        self.settings.setValue("workspace/last", str(ws.root))
+        if old is not ws:
+            old.close()
+        self.workspace_changed.emit(ws)
+        self.offer_demo_if_empty()
+
+    def offer_demo_if_empty(self, demo: bool | None = None) -> None:
+        """On an empty workspace: load the demo (True), do nothing (False), or ask (None)."""
+        if demo is False or not workspace_is_empty(self.ws):
+            return
+        if demo:
+            self.load_demo()
+            return
+        dialog = FirstRunDialog(self.ws, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _r: self.load_demo() if dialog.wants_demo else None)
+        self.first_run_dialog = dialog
+        dialog.open()
+
+    def load_demo(self) -> DemoLoader:
+        loader = DemoLoader(self.ws, self.runner, self)
+        self.demo_loader = loader
+
+        def done() -> None:
+            self.models_page.refresh()
+            self._on_models_changed()
+            self.demo_loaded.emit()
+
+        loader.start(done)
+        return loader
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About Model Steward",
+            f"<h3>Model Steward {app.__version__}</h3>"
+            "<p>An offline model registry: every model version with its data, metrics and lineage, "
+            "stage changes with reasons, and an audit log that can be verified.</p>"
+            f"<p>Workspace: <code>{self.ws.root}</code></p>")
+
+    # -- drops and closing ----------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:
+        if dropped_model_file(event.mimeData()) is not None:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = dropped_model_file(event.mimeData())
+        if path is not None:
+            event.acceptProposedAction()
+            self.show_page(MODELS)
+            self.models_page.open_register_dialog(model_file=path)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        # Let running writes finish: each is one short transaction, and a half-done one is rolled back anyway.
+        self.runner.wait(30_000)
+        self.ws.close()
+        super().closeEvent(event)

@@ -1,0 +1,274 @@
+"""Details of one model: its card, versions, the selected version's lineage, and its stage history."""
+
+from __future__ import annotations
+
+from html import escape
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget,
+    QTableView, QVBoxLayout, QWidget,
+)
+
+from app.core.entities import Dataset, Model, Stage, StageChange, Version
+from app.core.errors import StewardError
+from app.services import queries
+from app.store.workspace import Workspace
+from app.ui import theme
+from app.ui.formatting import fmt_time
+from app.ui.forms import section_label
+from app.ui.tables import RECORD_ROLE, HistoryTableModel, StageBadgeDelegate, VersionsTableModel
+from app.ui.version_panel import VersionPanel
+
+__all__ = ["ModelDetails", "make_table"]
+
+
+def make_table(model, *, stretch_last: bool = True) -> QTableView:
+    """A read-only, row-selecting table with the look every table in the window shares."""
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(30)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setStretchLastSection(stretch_last)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setMinimumSectionSize(48)
+    return view
+
+
+class ModelDetails(QWidget):
+    """Shows a model; emits `stage_change_requested(version, stage)` when a stage button is pressed."""
+
+    stage_change_requested = Signal(object, object)  # Version, Stage
+    version_selected = Signal(object)  # Version or None
+
+    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ws = ws
+        self.model: Model | None = None
+        self.history: list[StageChange] = []
+        self._datasets: dict[str, Dataset | None] = {}
+        self._stack = QStackedWidget()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._stack)
+        self.empty_label = QLabel("Select a model to see its versions, lineage and stage history.")
+        self.empty_label.setObjectName("EmptyHint")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._stack.addWidget(self.empty_label)
+        self._stack.addWidget(self._build_content())
+
+    # -- layout ---------------------------------------------------------------------------------
+    def _build_content(self) -> QWidget:
+        content = QWidget()
+        layout = QVBoxLayout(content)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addWidget(self._build_header())
+
+        self.versions = VersionsTableModel(self)
+        self.versions_view = make_table(self.versions)
+        self.versions_view.setItemDelegateForColumn(1, StageBadgeDelegate(self.versions_view))
+        self.versions_view.selectionModel().currentRowChanged.connect(self._on_version_changed)
+        self.staging_button = QPushButton("Promote to Staging")
+        self.production_button = QPushButton("Promote to Production")
+        self.archive_button = QPushButton("Archive")
+        self.staging_button.clicked.connect(lambda: self._request(Stage.STAGING))
+        self.production_button.clicked.connect(lambda: self._request(Stage.PRODUCTION))
+        self.archive_button.clicked.connect(lambda: self._request(Stage.ARCHIVED))
+        buttons = QHBoxLayout()
+        buttons.addWidget(section_label("Versions"))
+        buttons.addStretch(1)
+        for b in (self.staging_button, self.production_button, self.archive_button):
+            buttons.addWidget(b)
+        versions_box = QWidget()
+        versions_layout = QVBoxLayout(versions_box)
+        versions_layout.setContentsMargins(0, 0, 0, 0)
+        versions_layout.addLayout(buttons)
+        versions_layout.addWidget(self.versions_view, 1)
+
+        self.version_panel = VersionPanel(self._dataset, self)
+
+        self.history_model = HistoryTableModel(self)
+        self.history_view = make_table(self.history_model)
+        self.history_view.setItemDelegateForColumn(2, StageBadgeDelegate(self.history_view))
+        history = QWidget()
+        history_layout = QVBoxLayout(history)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        self.history_title = section_label("Stage history")
+        history_layout.addWidget(self.history_title)
+        history_layout.addWidget(self.history_view, 1)
+
+        # Versions span the full width (seven columns); below, the selected version beside the history.
+        bottom = QSplitter(Qt.Orientation.Horizontal)
+        bottom.setChildrenCollapsible(False)
+        bottom.addWidget(self.version_panel)
+        bottom.addWidget(history)
+        bottom.setStretchFactor(0, 2)
+        bottom.setStretchFactor(1, 3)
+        bottom.setSizes([480, 720])
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(versions_box)
+        self.split.addWidget(bottom)
+        self.split.setStretchFactor(0, 2)
+        self.split.setStretchFactor(1, 5)
+        layout.addWidget(self.split, 1)
+        self._update_buttons(None)
+        return content
+
+    def _build_header(self) -> QFrame:
+        card = QFrame()
+        card.setObjectName("Card")
+        grid = QVBoxLayout(card)
+        grid.setContentsMargins(14, 10, 14, 10)
+        grid.setSpacing(4)
+        top = QHBoxLayout()
+        self.name_label = QLabel()
+        self.name_label.setObjectName("ModelTitle")
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.risk_label = QLabel()
+        self.meta_label = QLabel()
+        self.meta_label.setObjectName("Muted")
+        self.meta_label.setWordWrap(True)
+        top.addWidget(self.name_label)
+        top.addSpacing(10)
+        top.addWidget(self.risk_label)
+        top.addStretch(1)
+        self.description_label = QLabel()
+        self.description_label.setWordWrap(True)
+        self.use_label = QLabel()
+        self.use_label.setWordWrap(True)
+        self.use_label.setTextFormat(Qt.TextFormat.RichText)
+        grid.addLayout(top)
+        grid.addWidget(self.meta_label)
+        grid.addWidget(self.description_label)
+        grid.addWidget(self.use_label)
+        return card
+
+    # -- data -----------------------------------------------------------------------------------
+    def _dataset(self, sha: str) -> Dataset | None:
+        if sha not in self._datasets:
+            try:
+                self._datasets[sha] = queries.get_dataset(self.ws, sha)
+            except StewardError:
+                self._datasets[sha] = None
+        return self._datasets[sha]
+
+    def clear(self) -> None:
+        self.model = None
+        self.versions.set_records([])
+        self.history_model.set_records([])
+        self.version_panel.show_version(None)
+        self._stack.setCurrentIndex(0)
+
+    def show_model(self, name: str, version: int | None = None) -> None:
+        """Load `name` (fast database reads) and select `version`, else keep the current or pick one."""
+        keep = version if version is not None else (
+            self.current_version().number if self.current_version() and self.model and self.model.name == name
+            else None)
+        self.model = queries.get_model(self.ws, name)
+        versions = queries.list_versions(self.ws, name)
+        self.history = queries.stage_history(self.ws, name)
+        self._fill_header(self.model, versions)
+        self.versions.set_records(versions)
+        self.history_model.set_records(self.history)
+        self.history_title.setText(f"STAGE HISTORY  ·  {len(self.history)} MOVES" if self.history
+                                   else "STAGE HISTORY  ·  NO MOVES YET")
+        self._stack.setCurrentIndex(1)
+        self._fit_columns()
+        self._fit_versions_height(len(versions))
+        if versions:
+            row = self.versions.row_of(keep) if keep is not None else -1
+            if row < 0:  # the Production version, else the newest
+                row = next((i for i, v in enumerate(versions) if v.stage is Stage.PRODUCTION), 0)
+            self.select_version_row(row)
+        else:
+            self.version_panel.show_version(None)
+            self._update_buttons(None)
+
+    def _fill_header(self, m: Model, versions: list[Version]) -> None:
+        self.name_label.setText(m.name)
+        tier = m.risk_tier.value
+        tint = theme.risk_color(tier)
+        self.risk_label.setText(f"{tier.capitalize()} risk")
+        self.risk_label.setStyleSheet(
+            f"color: {tint.name() if tint else 'palette(text)'}; font-weight: 600; border: 1px solid "
+            f"{tint.name() if tint else 'palette(mid)'}; border-radius: 9px; padding: 1px 8px;")
+        tags = "  ".join(f"#{t}" for t in m.tags)
+        self.meta_label.setText(f"Owner {m.owner}   ·   created {fmt_time(m.created_at)} by {m.created_by}"
+                                + (f"   ·   {tags}" if tags else ""))
+        self.description_label.setText(m.description or "No description.")
+        parts = []
+        if m.intended_use:
+            parts.append(f"<b>Intended use:</b> {escape(m.intended_use)}")
+        if m.out_of_scope_use:
+            parts.append(f"<b>Out of scope:</b> {escape(m.out_of_scope_use)}")
+        self.use_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
+        self.use_label.setVisible(bool(parts))
+
+    def _fit_versions_height(self, rows: int) -> None:
+        """Give the versions table the height of its rows (2 to 6), the rest to lineage and history."""
+        view = self.versions_view
+        wanted = (view.horizontalHeader().sizeHint().height() + view.verticalHeader().defaultSectionSize()
+                  * min(max(rows, 2), 6) + 2 * view.frameWidth() + 40)  # 40: the title and buttons row
+        total = sum(self.split.sizes()) or 600
+        self.split.setSizes([wanted, max(total - wanted, 200)])
+
+    def _fit_columns(self) -> None:
+        for view in (self.versions_view, self.history_view):
+            view.resizeColumnsToContents()
+            header = view.horizontalHeader()
+            for col in range(header.count() - 1):
+                header.resizeSection(col, min(header.sectionSize(col) + 12, 320))
+
+    # -- selection ------------------------------------------------------------------------------
+    def current_version(self) -> Version | None:
+        index = self.versions_view.currentIndex() if self.model else None
+        return index.data(RECORD_ROLE) if index is not None and index.isValid() else None
+
+    def select_version(self, number: int) -> bool:
+        row = self.versions.row_of(number)
+        if row >= 0:
+            self.select_version_row(row)
+        return row >= 0
+
+    def select_version_row(self, row: int) -> None:
+        index = self.versions.index(row, 0)
+        self.versions_view.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+        self._on_version_changed(index)
+
+    def _on_version_changed(self, current, _previous=None) -> None:
+        version = current.data(RECORD_ROLE) if current.isValid() else None
+        if version is self.version_panel.version and version is not None:
+            return
+        self.version_panel.show_version(version)
+        self._update_buttons(version)
+        self.version_selected.emit(version)
+
+    def _update_buttons(self, version: Version | None) -> None:
+        stage = version.stage if version else None
+        self.staging_button.setEnabled(stage in (Stage.NONE, Stage.ARCHIVED))
+        self.production_button.setEnabled(stage is not None and stage is not Stage.PRODUCTION)
+        self.archive_button.setEnabled(stage in (Stage.NONE, Stage.STAGING, Stage.PRODUCTION))
+        rollback = stage is Stage.ARCHIVED
+        self.production_button.setText("Roll back to this version" if rollback else "Promote to Production")
+        self.production_button.setToolTip(
+            "Make this archived version the Production version again (the current one is archived)."
+            if rollback else "Make this the Production version; the current Production version is archived.")
+
+    def _request(self, stage: Stage) -> None:
+        version = self.current_version()
+        if version is not None:
+            self.stage_change_requested.emit(version, stage)
+
+    def production_number(self) -> int | None:
+        return next((v.number for v in self.versions.records() if v.stage is Stage.PRODUCTION), None)

@@ -1,0 +1,122 @@
+"""`python -m app.ui.screenshots --out DIR`: the real window on a demo workspace, saved as PNGs."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _pump(ms: int) -> None:
+    """Let the event loop run (layout, paint, queued task results) for `ms` milliseconds."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def _wait_idle(runner, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while runner.active and time.monotonic() < deadline:
+        _pump(50)
+    _pump(300)  # results delivered; give the views one more round of layout and paint
+
+
+def _save(widget, path: Path) -> None:
+    widget.grab().save(str(path))
+    print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", default="resources/screenshots", help="folder for the PNG files")
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
+    parser.add_argument("--size", default="1400x900", help="window size, WxH")
+    args = parser.parse_args(argv)
+    width, height = (int(n) for n in args.size.lower().split("x"))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    suffix = "" if args.theme == "light" else f"-{args.theme}"
+
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.settings import WorkspacePaths
+    from app.services import queries
+    from app.services.demo import create_demo
+    from app.store.workspace import open_workspace
+    from app.ui import theme
+    from app.ui.main_window import AUDIT, MODELS, MainWindow
+
+    tmp = Path(tempfile.mkdtemp(prefix="steward-shots-"))
+    try:
+        ws = open_workspace(WorkspacePaths(tmp / "workspace"))
+        create_demo(ws, progress=lambda f, m: print(f"  demo {f:4.0%} {m}", file=sys.stderr))
+        app = QApplication.instance() or QApplication([sys.argv[0]])
+        app.setApplicationName("Model Steward")
+        app.setOrganizationName("ModelSteward")
+        theme.apply_theme(args.theme)
+        settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(ws, settings=settings)
+        window.resize(width, height)
+        window.show()
+        # The model with the longest stage history shows the most of the details pane.
+        name = max((m.name for m in queries.list_models(ws)), key=lambda n: len(queries.stage_history(ws, n)))
+        window.models_page.select_model(name)
+        _wait_idle(window.runner)
+        _save(window, out / f"models{suffix}.png")
+
+        window.show_page(AUDIT)
+        _wait_idle(window.runner)
+        _show_audit_detail(window.audit_page, ws)
+        _wait_idle(window.runner)
+        _save(window, out / f"audit{suffix}.png")
+
+        window.show_page(MODELS)
+        model_file, train_file = _sample_files(ws, name, tmp)
+        dialog = window.models_page.open_register_dialog(model_file=model_file, model_name=name)
+        dialog.train_edit.setText(str(train_file))
+        dialog.note_edit.setText("Retrained on the October extract.")
+        dialog.load_columns()
+        _wait_idle(window.runner)
+        dialog.target_combo.setCurrentText(queries.get_version(ws, name).target)
+        _save(dialog, out / f"register{suffix}.png")
+        dialog.reject()
+        window.close()
+        return 0
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _show_audit_detail(page, ws) -> None:
+    """Verify the chain and open the latest stage change, so the shot shows what the page is for."""
+    from app.services.audit import AuditFilter, list_events
+
+    if hasattr(page, "verify"):
+        page.verify()
+    latest = list_events(ws, AuditFilter(action="version.stage_changed"), limit=1)
+    if latest and hasattr(page, "go_to_event"):
+        page.go_to_event(latest[0].seq)
+
+
+def _sample_files(ws, name: str, folder: Path) -> tuple[Path, Path]:
+    """Copies of a stored model and its training data under readable names, for the dialog."""
+    from app.services import queries
+
+    version = queries.get_version(ws, name)
+    dataset = queries.get_dataset(ws, version.train_dataset_sha256)
+    model_file = folder / f"{name}-retrained.joblib"
+    train_file = folder / f"{Path(dataset.name).stem}-october.csv"
+    ws.artifacts.export(version.artifact_sha256, model_file)
+    ws.artifacts.export(version.train_dataset_sha256, train_file)
+    return model_file, train_file
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
