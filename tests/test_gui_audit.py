@@ -120,7 +120,10 @@ def test_row_shows_readable_columns_and_details(qtbot, workspace, make_page, cla
     assert cell(page, 1, DETAILS) == "production → archived: replaced in production by version 2"
     assert "version.registered" in column_values(page, ACTION)
     assert "model.created" in column_values(page, ACTION)
-    assert len(cell(page, 0, TIME)) == len("2026-01-01 12:00:00")
+    assert len(cell(page, 0, TIME)) == len("2026-01-01 12:00")  # to the minute; the tooltip has seconds and UTC
+    time_tip = page.model.data(page.model.index(0, TIME), Qt.ItemDataRole.ToolTipRole)
+    assert time_tip.startswith(cell(page, 0, TIME) + ":")  # the same local time, with its seconds
+    assert f"{page.model.event_at(0).at} UTC" in time_tip
 
     page.table.selectRow(1)
     assert '"reason": "replaced in production by version 2"' in page.details_edit.toPlainText()
@@ -136,6 +139,16 @@ def test_summaries_are_one_line():
     assert summarize("model.updated", {"owner": {"from": "a", "to": "b"}}) == "owner: a → b"
     assert "\n" not in summarize("custom.thing", {"note": "two\nlines", "n": 1})
     assert len(summarize("custom.thing", {"note": "x" * 1000})) <= 160
+    # Monitoring events say what happened first; hashes stay out of the line.
+    batch = {"batch": 7, "label": "week 2", "rows": 1500, "input_name": "w2.csv", "input_sha256": "ab" * 32,
+             "drifted_features": ["age", "plan"], "dataset_drift": True}
+    assert summarize("batch.scored", batch) == "week 2 · drift in age, plan (dataset drift) · 1,500 rows · w2.csv"
+    labels = {"labels_sha256": "cd" * 32, "rows": 70, "metrics": {"accuracy": 0.95}}
+    assert summarize("labels.attached", labels) == "accuracy 0.95 · 70 labelled rows"
+    assert summarize("alert.resolved", {"decision": "retrain", "rationale": "Drift is real.", "expires": None,
+                                        "linked_version": 3}) == "retrain (version 3): Drift is real."
+    assert summarize("version.registered", {"estimator": "sklearn.ensemble._forest.RandomForestClassifier",
+                                            "task": "classification"}) == "RandomForestClassifier · classification"
 
 
 def test_each_filter_narrows_the_rows(qtbot, workspace, make_page):
@@ -307,3 +320,55 @@ def test_csv_export_writes_the_filtered_rows(qtbot, workspace, make_page, tmp_pa
     assert rows[-1]["hash"] == page.model.event_at(0).hash  # newest in the view = last in the file
     assert list(target.parent.iterdir()) == [target]  # no partial file left behind
     assert "Exported 400 events" in page.status_label.text() and page.export_button.isEnabled()
+
+
+def tooltip_shown(qtbot, page, row, column) -> str:
+    """The tooltip the view shows when the mouse rests on a cell ("" for none)."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()  # hides after a short delay
+    qtbot.waitUntil(lambda: not QToolTip.isVisible())
+    viewport = page.table.viewport()
+    point = page.table.visualRect(page.model.index(row, column)).center()
+    QApplication.sendEvent(viewport, QHelpEvent(QEvent.Type.ToolTip, point, viewport.mapToGlobal(point)))
+    return QToolTip.text() if QToolTip.isVisible() else ""
+
+
+def test_columns_fit_the_first_page_and_leave_the_summary_room(qtbot, workspace, make_page):
+    long_model = "quarterly-revenue-forecast-for-the-northern-region"
+    add_events(workspace, 40, models=("churn", long_model))
+    page = make_page()
+    assert not page.table.columns_fitted  # not measured while hidden: a hidden view has no real width
+    page.resize(1100, 600)
+    page.show()
+    qtbot.waitUntil(lambda: page.table.columns_fitted)
+    table, fm = page.table, page.table.fontMetrics()
+    assert table.horizontalScrollBar().maximum() == 0  # every column on screen, the summary included
+    assert table.columnWidth(DETAILS) >= fm.horizontalAdvance("n" * 20)
+    for column in (SEQ, TIME, ACTOR, ACTION):  # short values are shown whole
+        assert table.columnWidth(column) > fm.horizontalAdvance(cell(page, 0, column))
+    row = next(r for r in range(page.model.rowCount()) if cell(page, r, MODEL) == long_model)
+    assert table.columnWidth(OBJECT) < fm.horizontalAdvance(cell(page, row, OBJECT))  # cut, in the middle
+    assert tooltip_shown(qtbot, page, row, OBJECT) == cell(page, row, OBJECT)
+    assert tooltip_shown(qtbot, page, row, ACTOR) == ""  # whole already: no tooltip repeating it
+    assert "UTC" in tooltip_shown(qtbot, page, row, TIME)
+
+
+def test_banner_colours_follow_the_theme(qtbot, workspace, make_page):
+    from app.ui import theme
+
+    add_events(workspace, 5)
+    page = make_page()
+    before = theme.current_theme()
+    try:
+        theme.apply_theme("light")
+        with qtbot.waitSignal(page.verify_finished, timeout=10_000):
+            page.verify()
+        assert page.banner.styleSheet() == theme.status_style("ok", "QFrame#verifyBanner")
+        theme.apply_theme("dark")  # the window switches themes at run time
+        assert page.banner.styleSheet() == theme.status_style("ok", "QFrame#verifyBanner")
+        assert "#16321f" in page.banner.styleSheet()  # dark green under light text
+    finally:
+        theme.apply_theme(before)

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from app.core.entities import VerifyResult
+from app.ui import theme
 
 __all__ = ["VerifyBanner", "ago"]
-
-_STYLES = {
-    "ok": "background:#e6f4ea; border:1px solid #34a853; color:#0d652d;",
-    "broken": "background:#fce8e6; border:1px solid #d93025; color:#a50e0e;",
-    "info": "background:#e8f0fe; border:1px solid #4285f4; color:#174ea6;",
-}
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
@@ -37,6 +32,7 @@ class VerifyBanner(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, objectName="verifyBanner")
         self.kind: str | None = None  # "info", "ok" or "broken" once shown
+        self._styled_for: tuple[str, str] | None = None  # (kind, theme) of the current style sheet
         self.result: VerifyResult | None = None
         self.checked_at: datetime | None = None
         self.label = QLabel(wordWrap=True, textInteractionFlags=Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -79,11 +75,22 @@ class VerifyBanner(QFrame):
 
     def _set(self, kind: str, text: str, *, goto: bool) -> None:
         self.kind = kind
-        self.setStyleSheet(f"QFrame#verifyBanner {{ {_STYLES[kind]} border-radius:4px; }}"
-                           "QFrame#verifyBanner QLabel { border:none; background:transparent; }")
+        self._restyle()
         self.label.setText(text)
         self.goto_button.setVisible(goto)
         self.show()
+
+    def _restyle(self) -> None:
+        if self.kind is None or self._styled_for == (self.kind, theme.current_theme()):
+            return
+        self._styled_for = (self.kind, theme.current_theme())  # set first: setStyleSheet re-enters changeEvent
+        self.setStyleSheet(theme.status_style(self.kind, "QFrame#verifyBanner"))
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The theme can change while the banner is shown; its colours come from the theme.
+        if event.type() in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange):
+            self._restyle()
+        super().changeEvent(event)
 
     def _goto_clicked(self) -> None:
         if self.result is not None and self.result.first_bad_seq is not None:

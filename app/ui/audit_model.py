@@ -4,26 +4,26 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.core.entities import AuditEvent
 from app.core.timeutil import from_iso
 from app.services.audit import AuditFilter, count_events, list_events
+from app.ui.audit_summary import summarize
 
 if TYPE_CHECKING:
     from app.store.workspace import Workspace
     from app.ui.tasks import TaskRunner
 
-__all__ = ["PAGE_SIZE", "COLUMNS", "AuditRow", "AuditTableModel", "local_time", "summarize"]
+__all__ = ["PAGE_SIZE", "COLUMNS", "AuditRow", "AuditTableModel", "local_minute", "local_time", "summarize"]
 
 PAGE_SIZE = 500
 # Pages kept in memory; older ones are dropped and reloaded if scrolled back to (bounded memory at 1M rows).
 MAX_CACHED_PAGES = 80
 COLUMNS = ("#", "Time", "Actor", "Action", "Object", "Model", "Details")
 PLACEHOLDER = "…"
-_SUMMARY_CHARS = 160
 
 
 def local_time(at: str) -> str:
@@ -31,42 +31,9 @@ def local_time(at: str) -> str:
     return from_iso(at).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _short(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{…}"
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_short(v) for v in value[:4]) + (", …" if len(value) > 4 else "") if value else "—"
-    return "—" if value in (None, "") else str(value)
-
-
-def summarize(action: str, details: dict[str, Any]) -> str:
-    """One line saying what the event did, e.g. "production → archived: replaced by v3"."""
-    d = details
-    if action == "version.stage_changed":
-        text = f"{d.get('from', '?')} → {d.get('to', '?')}" + (f": {d['reason']}" if d.get("reason") else "")
-    elif action == "version.registered":
-        metrics = d.get("metrics") or {}
-        parts = [str(d.get("estimator", "")), str(d.get("task", ""))]
-        parts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in list(metrics.items())[:3]]
-        text = " · ".join(p for p in parts if p) + (f" — {d['note']}" if d.get("note") else "")
-    elif action == "model.updated":
-        text = "; ".join(
-            f"{k}: {_short(v.get('from'))} → {_short(v.get('to'))}" if isinstance(v, dict) else f"{k}: {_short(v)}"
-            for k, v in d.items()
-        )
-    elif action == "model.created":
-        text = f"owner {_short(d.get('owner'))} · risk {_short(d.get('risk_tier'))}"
-        text += f" — {d['description']}" if d.get("description") else ""
-    elif action == "dataset.registered":
-        rows = d.get("rows")
-        text = " · ".join(p for p in (str(d.get("name", "")), f"{rows:,} rows" if isinstance(rows, int) else "",
-                                      str(d.get("role", ""))) if p)
-    elif action == "artifact.trusted":
-        text = f"trusted {_short(d.get('source_file'))} despite {_short(d.get('disallowed_globals'))}"
-    else:
-        text = "; ".join(f"{k}: {_short(v)}" for k, v in d.items())
-    text = " ".join(text.split())  # one line, whatever the details held
-    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
+def local_minute(at: str) -> str:
+    """Local time to the minute, for the table (the seconds and UTC are in its tooltip)."""
+    return from_iso(at).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +43,17 @@ class AuditRow:
 
 
 def _to_row(e: AuditEvent) -> AuditRow:
-    return AuditRow(e, (str(e.seq), local_time(e.at), e.actor, e.action, e.object, e.model or "",
+    return AuditRow(e, (str(e.seq), local_minute(e.at), e.actor, e.action, e.object, e.model or "",
                         summarize(e.action, e.details)))
+
+
+def _tooltip(row: AuditRow, column: int) -> str | None:
+    """The full text of a cell (the view may cut it); the time also in the canonical UTC form."""
+    if column == 0:
+        return None
+    if column == 1:
+        return f"{local_time(row.event.at)} local time\n{row.event.at} UTC"
+    return row.cells[column] or None
 
 
 def load_page(ws: Workspace, filt: AuditFilter, page: int) -> list[AuditRow]:
@@ -186,12 +162,12 @@ class AuditTableModel(QAbstractTableModel):
                 self._request(row // PAGE_SIZE)  # scrolled into rows that were revealed or dropped
                 return PLACEHOLDER if role == Qt.ItemDataRole.DisplayRole else None
             self._pages.move_to_end(row // PAGE_SIZE)
-            cells = page[row % PAGE_SIZE].cells if row % PAGE_SIZE < len(page) else None
-            if cells is None:
+            if row % PAGE_SIZE >= len(page):
                 return None
+            item = page[row % PAGE_SIZE]
             if role == Qt.ItemDataRole.ToolTipRole:
-                return cells[col] if col in (4, 6) else None  # object and details get cut off
-            return cells[col]
+                return _tooltip(item, col)
+            return item.cells[col]
         if role == Qt.ItemDataRole.TextAlignmentRole and col == 0:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPlainTextEdit, QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QPushButton,
+    QSplitter, QVBoxLayout, QWidget,
 )
 
 from app.core.entities import AuditEvent, VerifyResult
@@ -20,6 +21,7 @@ from app.ui.audit_banner import VerifyBanner
 from app.ui.audit_export import write_events_csv
 from app.ui.audit_filters import AuditFilterBar
 from app.ui.audit_model import AuditTableModel, local_time
+from app.ui.audit_table import AuditTableView
 
 if TYPE_CHECKING:
     from app.store.workspace import Workspace
@@ -27,7 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AuditPage"]
 
-_COLUMN_WIDTHS = (56, 140, 95, 150, 170, 130)  # the last column (details) stretches
+# Initial widths of table : details panel. The panel keeps its width when the window grows (the
+# table gets the room); it wraps long JSON lines, so it can stay narrow.
+_SPLIT = (1000, 270)
 
 
 def _choices(ws: Workspace) -> tuple[list[str], list[str], list[str]]:
@@ -60,13 +64,13 @@ class AuditPage(QWidget):
     # --- layout --------------------------------------------------------------------------------
     def _build(self) -> None:
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        title = QLabel("Audit log")
-        title.setFont(QFont(title.font().family(), title.font().pointSize() + 4, QFont.Weight.DemiBold))
-        self.count_label = QLabel("Counting…")
-        self.status_label = QLabel()
+        title = QLabel("Audit log", objectName="PageTitle")
+        # Colours come from the theme's style sheet through these object names.
+        self.count_label = QLabel("Counting…", objectName="Muted")
+        self.status_label = QLabel(objectName="Muted")
         self.status_label.setWordWrap(True)
-        self.empty_label = QLabel("No events match these filters. The search looks in objects and details.")
-        self.empty_label.setStyleSheet("color: #777;")
+        self.empty_label = QLabel("No events match these filters. The search looks in objects and details.",
+                                  objectName="Muted")
         self.verify_button = QPushButton("Verify log", toolTip="Recompute the whole hash chain")
         self.export_button = QPushButton("Export CSV…", toolTip="Save the events matching the filters")
         header = QHBoxLayout()
@@ -81,26 +85,13 @@ class AuditPage(QWidget):
 
         self.filter_bar = AuditFilterBar()
 
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        # Fixed row heights: the view never measures rows, which matters with a million of them.
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        head = self.table.horizontalHeader()
-        head.setStretchLastSection(True)
-        for column, width in enumerate(_COLUMN_WIDTHS):
-            self.table.setColumnWidth(column, width)
+        self.table = AuditTableView(self.model)
 
         details = QWidget()
         self.details_title = QLabel("Select an event to see its details.", wordWrap=True)
         self.payload_edit, self.prev_edit, self.hash_edit = (QLineEdit(readOnly=True) for _ in range(3))
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)  # the hashes get the panel's full width
         for label, edit in (("Payload hash", self.payload_edit), ("Previous hash", self.prev_edit),
                             ("Hash", self.hash_edit)):
             edit.setFont(mono)
@@ -108,7 +99,7 @@ class AuditPage(QWidget):
             form.addRow(label, edit)
         self.details_edit = QPlainTextEdit(readOnly=True)
         self.details_edit.setFont(mono)
-        self.details_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.details_edit.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         side = QVBoxLayout(details)
         side.setContentsMargins(6, 0, 0, 0)
         side.addWidget(self.details_title)
@@ -118,9 +109,10 @@ class AuditPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(details)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([900, 420])
+        splitter.setChildrenCollapsible(False)
+        splitter.setStretchFactor(0, 1)  # a wider window widens the table; the panel keeps its size
+        splitter.setStretchFactor(1, 0)
+        splitter.setSizes(list(_SPLIT))
 
         page = QVBoxLayout(self)
         page.addLayout(header)
@@ -218,9 +210,10 @@ class AuditPage(QWidget):
             self.details_edit.clear()
             return
         self._shown_seq = event.seq
-        model = f" · model {event.model}" if event.model else ""
-        self.details_title.setText(f"<b>#{event.seq} {event.action}</b> on {event.object}{model}<br>"
-                                   f"{local_time(event.at)} (UTC {event.at}) by {event.actor}")
+        lines = [f"<b>#{event.seq} {escape(event.action)}</b>", escape(event.object),
+                 f"model {escape(event.model)}" if event.model else "",
+                 f"{local_time(event.at)} by {escape(event.actor)}", f"UTC {event.at}"]
+        self.details_title.setText("<br>".join(line for line in lines if line))
         for edit, value in ((self.payload_edit, event.payload_sha256), (self.prev_edit, event.prev_hash),
                             (self.hash_edit, event.hash)):
             edit.setText(value)
@@ -230,7 +223,11 @@ class AuditPage(QWidget):
 
     def _show_status(self, text: str, *, error: bool = True) -> None:
         self._status_is_error = error
-        self.status_label.setStyleSheet("color:#a50e0e;" if error else "")
+        name = "FieldError" if error else "Muted"
+        if self.status_label.objectName() != name:
+            self.status_label.setObjectName(name)
+            self.status_label.style().unpolish(self.status_label)  # the colour depends on the name
+            self.status_label.style().polish(self.status_label)
         self.status_label.setText(text)
         self.status_label.show()
 
