@@ -137,7 +137,7 @@ def _pid_alive(text: str) -> bool:
     except ValueError:
         return False
     if pid == os.getpid():
-        return False
+        return True  # another thread of this process may be writing it
     if os.name != "posix":
         return True  # os.kill(pid, 0) is not a probe on Windows; keep the file
     try:

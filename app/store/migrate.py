@@ -13,7 +13,7 @@ from app.store.engine import Database
 __all__ = ["SCHEMA_HEAD", "current_revision", "upgrade", "alembic_config"]
 
 # The newest migration's revision id; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 
 
 def alembic_config():
@@ -79,6 +79,10 @@ def _backup_sqlite(db: Database, backup_dir: Path, old: str | None) -> Path | No
     backup_dir.mkdir(parents=True, exist_ok=True)
     stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
     target = backup_dir / f"steward-{old or 'unversioned'}-{stamp}.db"
+    counter = 1
+    while target.exists():  # two upgrades within one second keep both copies
+        counter += 1
+        target = backup_dir / f"steward-{old or 'unversioned'}-{stamp}-{counter}.db"
     # The backup API copies a consistent snapshot even while WAL frames are outstanding.
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
         src.backup(dst)

@@ -6,10 +6,12 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.core.errors import InvalidInputError
+from sqlalchemy.exc import DBAPIError
+
+from app.core.errors import InvalidInputError, WorkspaceBusyError
 from app.core.settings import WorkspacePaths
 from app.store.artifacts import ArtifactStore
-from app.store.engine import Database
+from app.store.engine import Database, is_lock_error
 from app.store.migrate import upgrade
 
 __all__ = ["Workspace", "open_workspace"]
@@ -47,7 +49,17 @@ def open_workspace(paths: WorkspacePaths, *, url: str | None = None) -> Workspac
                 hint="Choose another folder with --home or STEWARD_HOME.",
             ) from None
     db = Database(url or paths.url)
-    old, backup = upgrade(db, paths.backups)
+    try:
+        old, backup = upgrade(db, paths.backups)
+    except DBAPIError as exc:
+        db.dispose()
+        if is_lock_error(exc):
+            raise WorkspaceBusyError("Another process held the workspace database locked while it was being opened.",
+                                     hint="Try again in a moment.") from None
+        raise InvalidInputError(
+            f"{paths.db} cannot be opened as a Model Steward database: {exc.orig}.",
+            hint="Choose another folder with --home, or restore steward.db from the backups/ folder.",
+        ) from None
     if backup is not None:
         log.info("Database upgraded from %s; backup at %s", old, backup)
     artifacts = ArtifactStore(paths.artifacts, paths.tmp)
