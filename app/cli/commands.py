@@ -207,6 +207,11 @@ def cmd_audit(args) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
+    from app.cli import monitoring
+
     handlers = {"init": cmd_init, "demo": cmd_demo, "gui": cmd_gui, "model": cmd_model,
-                "dataset": cmd_dataset, "audit": cmd_audit}
+                "dataset": cmd_dataset, "audit": cmd_audit, "score": monitoring.cmd_score,
+                "monitor": monitoring.cmd_monitor, "batches": monitoring.cmd_batches,
+                "labels": monitoring.cmd_labels, "alerts": monitoring.cmd_alerts,
+                "settings": monitoring.cmd_settings}
     return handlers[args.command](args)

@@ -68,10 +68,10 @@ def _datasets(folder: Path) -> dict[str, tuple[Path, Path, str]]:
         shuffled.iloc[:cut].to_csv(train, index=False)
         shuffled.iloc[cut:].to_csv(test, index=False)
         out[name] = (train, test, target)
-    churn = _churn_frame(11)
+    churn = _churn_frame(11, n=5000)
     train, test = folder / "churn-2026q2.csv", folder / "churn-2026q2-test.csv"
-    churn.iloc[:2400].to_csv(train, index=False)
-    churn.iloc[2400:].to_csv(test, index=False)
+    churn.iloc[:3000].to_csv(train, index=False)
+    churn.iloc[3000:].to_csv(test, index=False)
     out["churn"] = (train, test, "churned")
     return out
 
@@ -89,7 +89,7 @@ def _fit(folder: Path, tag: str, estimator, train: Path, target: str) -> Path:
 
 def _estimators():
     from sklearn.compose import ColumnTransformer
-    from sklearn.ensemble import GradientBoostingRegressor, HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
@@ -104,9 +104,9 @@ def _estimators():
     return {
         "cancer-v1": make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000)),
         "cancer-v2": RandomForestClassifier(n_estimators=150, max_depth=6, random_state=1),
-        "cancer-v3": HistGradientBoostingClassifier(max_iter=150, learning_rate=0.08, random_state=1),
+        "cancer-v3": GradientBoostingClassifier(n_estimators=150, learning_rate=0.08, max_depth=2, random_state=1),
         "churn-v1": churn_pipeline(LogisticRegression(max_iter=2000)),
-        "churn-v2": churn_pipeline(HistGradientBoostingClassifier(max_iter=120, random_state=3)),
+        "churn-v2": churn_pipeline(GradientBoostingClassifier(n_estimators=120, max_depth=3, random_state=3)),
         "diabetes-v1": make_pipeline(StandardScaler(), Ridge(alpha=1.0)),
         "diabetes-v2": GradientBoostingRegressor(n_estimators=120, max_depth=3, random_state=5),
         "wine-v1": make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000)),
@@ -115,13 +115,13 @@ def _estimators():
 
 
 def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
-    """Fill an empty workspace with four models, their versions and about three months of history."""
+    """Fill an empty workspace with four models, their versions, six months of history and weekly batches."""
     if not workspace_is_empty(ws):
         raise ConflictError(f"The workspace {ws.root} already has models; the demo needs an empty one.",
                             hint="Use --home with a new folder, e.g. `steward --home ~/steward-demo demo`.")
     progress = progress or (lambda _f, _m: None)
     real_start = utcnow()
-    clock = _ScriptedClock(real_start - timedelta(days=92))
+    clock = _ScriptedClock(real_start - timedelta(days=182))
     with tempfile.TemporaryDirectory(prefix="steward-demo-") as tmp:
         folder = Path(tmp)
         progress(0.02, "Preparing datasets")
@@ -134,7 +134,9 @@ def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
             train, _test, target = data[key]
             fitted[tag] = _fit(folder, tag, est, train, target)
         with use_clock(clock):
-            _script(ws, data, fitted, clock, progress)
+            _script(ws, data, fitted, clock, lambda f, m: progress(0.5 + 0.2 * f, m))
+            clock.now = real_start - timedelta(days=7 * _WEEKS + 3)
+            _weekly_batches(ws, data, folder, clock, lambda f, m: progress(0.7 + 0.3 * f, m))
     append_event_now(ws, real_start)
     progress(1.0, "Demo workspace ready")
     return list(DEMO_MODELS)
@@ -143,7 +145,7 @@ def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
 def append_event_now(ws: Workspace, started: datetime) -> None:
     ws.db.write(lambda s: append_event(
         s, "workspace.demo_created", f"workspace:{ws.root.name}",
-        details={"models": list(DEMO_MODELS), "note": "Demo data: history is dated over the last three months.",
+        details={"models": list(DEMO_MODELS), "note": "Demo data: history is dated over the last six months.",
                  "started": started.isoformat()}))
 
 
@@ -201,12 +203,73 @@ def _script(ws: Workspace, data, fitted, clock: _ScriptedClock, progress: Progre
         (lambda: register("wine-cultivar", "wine-v2", "wine", tom, "Random forest."), 1),
         (lambda: promote_version(ws, "wine-cultivar", 2, "staging", "Awaiting lab comparison.", actor=tom), 3),
         (lambda: register("breast-cancer-screening", "cancer-v3", "breast-cancer", maria,
-                          "Histogram gradient boosting."), 2),
+                          "Gradient boosting."), 2),
         (lambda: promote_version(ws, "breast-cancer-screening", 3, "staging", "Candidate for Q4 review.",
                                  actor=maria), 1),
         (lambda: promote_version(ws, "wine-cultivar", 2, "archived", "Lab comparison showed no gain.", actor=tom), 1),
     ]
     for i, (step, days_after) in enumerate(steps):
-        progress(0.5 + 0.5 * i / len(steps), "Writing history")
+        progress(i / len(steps), "Writing history")
         step()
         clock.advance(days=days_after, hours=3)
+
+
+_WEEKS = 12
+
+
+def _weekly_frame(key: str, frame, target: str, week: int, rng):
+    """A week's batch: rows resampled from the source data, with gradual drift where the story has it."""
+    if key == "churn":
+        batch = _churn_frame(100 + week, n=1500)
+        # Prices rise and the mix moves towards monthly contracts: drift that grows week by week.
+        batch["monthly_charges"] = (batch["monthly_charges"] * (1 + 0.025 * week)).round(2)
+        flip = rng.random(len(batch)) < 0.03 * week
+        batch.loc[flip, "contract"] = "month-to-month"
+    else:
+        size = {"breast-cancer": 220, "diabetes": 120, "wine": 70}[key]
+        batch = frame.sample(n=size, replace=True, random_state=int(rng.integers(1 << 31))).reset_index(drop=True)
+        if key == "breast-cancer":
+            # A new imaging device reads texture a little higher every week.
+            batch["mean_texture"] = batch["mean_texture"] * (1 + 0.03 * week)
+            batch["worst_texture"] = batch["worst_texture"] * (1 + 0.03 * week)
+    batch.insert(0, "row_id", [f"w{week:02d}-{i:05d}" for i in range(len(batch))])
+    return batch
+
+
+def _weekly_batches(ws: Workspace, data, folder: Path, clock: _ScriptedClock, progress: Progress) -> None:
+    """Twelve weekly batches per model, labels for most of them, and one alert handled start to finish."""
+    import numpy as np
+    import pandas as pd
+
+    from app.services.alerts import acknowledge_alert, list_alerts, resolve_alert
+    from app.services.batches import score_batch
+    from app.services.labels import attach_labels
+
+    rng = np.random.default_rng(2026)
+    plan = [("breast-cancer-screening", "breast-cancer", "maria.lopez"), ("customer-churn", "churn", "priya.raman"),
+            ("diabetes-progression", "diabetes", "james.chen"), ("wine-cultivar", "wine", "tom.becker")]
+    sources = {key: pd.read_csv(data[key][0]) for _, key, _ in plan if key != "churn"}
+    start = clock.now
+    for week in range(_WEEKS):
+        progress(week / _WEEKS, f"Scoring week {week + 1} of {_WEEKS}")
+        for offset, (name, key, actor) in enumerate(plan):
+            clock.now = start + timedelta(days=7 * week, hours=9 + offset)
+            target = data[key][2]
+            frame = _weekly_frame(key, sources.get(key), target, week, rng)
+            inputs = folder / f"{key}-week{week + 1:02d}.csv"
+            frame.drop(columns=[target]).to_csv(inputs, index=False)
+            outcome = score_batch(ws, name, inputs, label=f"week {week + 1}", actor=actor)
+            if week < _WEEKS - 2:  # ground truth arrives about two weeks late
+                clock.advance(hours=1)
+                labels = folder / f"{key}-week{week + 1:02d}-labels.csv"
+                frame[["row_id", target]].to_csv(labels, index=False)
+                attach_labels(ws, outcome.batch.id, labels, id_column="row_id", actor=actor)
+        if week == 8:  # the screening model's drift alert: acknowledged, then the risk accepted for now
+            for alert in list_alerts(ws, "breast-cancer-screening", "open"):
+                clock.advance(hours=2)
+                acknowledge_alert(ws, alert.id, "Looking into the new imaging device.", actor="maria.lopez")
+                clock.advance(hours=20)
+                resolve_alert(ws, alert.id, "accept_risk",
+                              "Texture shift traced to the new device; recall on labelled weeks is unchanged. "
+                              "Re-assess after recalibration.", expires=clock.now + timedelta(days=45),
+                              actor="james.chen")

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.core.entities import RiskTier, Version
-from app.core.errors import InvalidInputError, UntrustedArtifactError
+from app.core.errors import InvalidInputError, StewardError, UntrustedArtifactError
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event
 from app.services.convert import version_entity
+from app.services.profiles import record_profile
 from app.store.orm import SqlArtifact, SqlDataset, SqlModel, SqlVersion
 from app.store.workspace import Workspace
 
@@ -64,6 +65,9 @@ class _Prepared:
     environment: dict
     provenance: dict
     datasets: list[dict]  # train first, then test if any
+    profile_sha: str = ""
+    profile_size: int = 0
+    profile_rows: int = 0
 
 
 def register_model(
@@ -144,15 +148,30 @@ def register_model(
                       "caution": "optimistic if the model was fitted on all of the training data"}
     held_out = held_out[held_out[target].notna()]
     try:
-        metrics = evaluate(estimator, held_out[features], held_out[target], described["task"])
+        metrics, errors = evaluate(estimator, held_out[features], held_out[target], described["task"],
+                                   with_errors=True)
     except Exception as exc:
         raise InvalidInputError(
             f"The model could not predict on the data: {type(exc).__name__}: {exc}",
             hint="Check that the columns hold the same kinds of values the model was trained on.",
         ) from None
 
+    evaluation["standard_errors"] = errors
+    progress(0.6, "Building the drift reference profile")
+    from app.services.profiles import build_version_profile
+
+    feature_records = [{"name": f, "dtype": str(train[f].dtype), "kind": dtype_kind(train[f].dtype)} for f in features]
+    try:
+        profile_blob, profile_rows = build_version_profile(estimator, train, feature_records, described["task"])
+    except StewardError:
+        raise
+    except Exception as exc:
+        raise InvalidInputError(f"The model could not predict on its training data: {type(exc).__name__}: {exc}") \
+            from None
+
     progress(0.7, "Storing artifacts")
     model_sha, model_size = ws.artifacts.put_bytes(model_bytes)
+    profile_sha, profile_size = ws.artifacts.put_bytes(profile_blob)
     datasets = [_dataset_record(ws, train_data, train, "training data")]
     if test_data is not None:
         datasets.append(_dataset_record(ws, Path(test_data), test, "test data"))
@@ -160,7 +179,7 @@ def register_model(
         evaluation["dataset_sha256"] = datasets[1]["sha256"]
     prepared = _Prepared(
         model_bytes_sha=model_sha, model_size=model_size, description=described,
-        features=[{"name": f, "dtype": str(train[f].dtype), "kind": dtype_kind(train[f].dtype)} for f in features],
+        features=feature_records, profile_sha=profile_sha, profile_size=profile_size, profile_rows=profile_rows,
         metrics=metrics, evaluation=evaluation, environment=library_versions(),
         provenance={"source_file": model_file.name, "scan_format": scan.format,
                     "globals": list(scan.globals), "disallowed": list(scan.disallowed),
@@ -259,6 +278,7 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
     session.add(version)
     model.updated_at, model.updated_by = now, actor
     session.flush()
+    record_profile(session, version.id, p.profile_sha, p.profile_size, p.profile_rows)
     if p.provenance["trusted"]:
         append_event(session, "artifact.trusted", f"artifact:{p.model_bytes_sha}", model=name, actor=actor,
                      details={"source_file": p.provenance["source_file"],
@@ -268,7 +288,8 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
         "version": number, "artifact_sha256": p.model_bytes_sha, "estimator": p.description["estimator_class"],
         "task": p.description["task"], "target": target, "features": [f["name"] for f in p.features],
         "metrics": p.metrics, "evaluation": p.evaluation, "train_dataset_sha256": datasets[0].sha256,
-        "parent_version": parent.number if parent else None, "environment": p.environment, "note": note})
+        "parent_version": parent.number if parent else None, "environment": p.environment, "note": note,
+        "profile_sha256": p.profile_sha})
     return version.id
 
 

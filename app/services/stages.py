@@ -14,7 +14,7 @@ from app.services.convert import stage_change_entity
 from app.store.orm import SqlModel, SqlStageChange, SqlVersion
 from app.store.workspace import Workspace
 
-__all__ = ["promote_version", "parse_stage"]
+__all__ = ["promote_version", "parse_stage", "move_in_session"]
 
 
 def parse_stage(text: str | Stage) -> Stage:
@@ -58,16 +58,16 @@ def promote_version(
                 select(SqlVersion).where(SqlVersion.model_id == model.id, SqlVersion.stage == "production")
             ).all()
             for old in current:
-                moves.append(_move(session, model, old, Stage.ARCHIVED,
+                moves.append(move_in_session(session, model, old, Stage.ARCHIVED,
                                    f"replaced in production by version {number}", actor))
-        moves.append(_move(session, model, version, target, reason, actor))
+        moves.append(move_in_session(session, model, version, target, reason, actor))
         model.updated_at, model.updated_by = utcnow(), actor
         return moves
 
     return ws.db.write(work)
 
 
-def _move(session: Session, model: SqlModel, version: SqlVersion, to: Stage, reason: str, actor: str) -> StageChange:
+def move_in_session(session: Session, model: SqlModel, version: SqlVersion, to: Stage, reason: str, actor: str) -> StageChange:
     now = utcnow()
     from_stage = version.stage
     seq = append_event(

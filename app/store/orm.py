@@ -16,6 +16,11 @@ __all__ = [
     "SqlStageChange",
     "SqlAuditEvent",
     "SqlArtifact",
+    "SqlSetting",
+    "SqlProfile",
+    "SqlBatch",
+    "SqlFeatureDrift",
+    "SqlAlert",
 ]
 
 
@@ -145,3 +150,101 @@ class SqlAuditEvent(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class SqlSetting(Base):
+    """Workspace-wide settings (scope 'workspace') and per-model overrides (scope 'model:<id>')."""
+
+    __tablename__ = "settings"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class SqlProfile(Base):
+    """A version's reference profile (bins, sorted sample, category counts), stored as an artifact."""
+
+    __tablename__ = "reference_profiles"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    artifact_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    rows: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+
+
+class SqlBatch(Base):
+    """A batch of decisions made with a model version (scored here or recorded from elsewhere)."""
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_model_created", "model_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    kind: Mapped[str] = mapped_column(String(16))  # scored | recorded
+    label: Mapped[str] = mapped_column(String(200), default="")
+    input_name: Mapped[str] = mapped_column(String(255))
+    input_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    output_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"), nullable=True)
+    prediction_column: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    rows: Mapped[int] = mapped_column(Integer)
+    drift_share: Mapped[float | None] = mapped_column(nullable=True)
+    dataset_drift: Mapped[bool] = mapped_column(default=False)
+    drift: Mapped[dict[str, Any]]  # the whole drift report, JSON
+    labels_sha256: Mapped[str | None] = mapped_column(ForeignKey("artifacts.sha256"), nullable=True)
+    performance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class SqlFeatureDrift(Base):
+    """One feature's figures for one batch: drift over time is a query over these rows."""
+
+    __tablename__ = "feature_drift"
+    __table_args__ = (Index("ix_feature_drift_batch", "batch_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    feature: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(16))
+    psi: Mapped[float | None] = mapped_column(nullable=True)
+    js_distance: Mapped[float | None] = mapped_column(nullable=True)
+    wasserstein_norm: Mapped[float | None] = mapped_column(nullable=True)
+    ks_statistic: Mapped[float | None] = mapped_column(nullable=True)
+    ks_pvalue: Mapped[float | None] = mapped_column(nullable=True)
+    chi2_pvalue: Mapped[float | None] = mapped_column(nullable=True)
+    drifted: Mapped[bool] = mapped_column(default=False)
+    severity: Mapped[str] = mapped_column(String(16))
+    missing_rate: Mapped[float | None] = mapped_column(nullable=True)
+    out_of_range_share: Mapped[float | None] = mapped_column(nullable=True)
+    unseen_share: Mapped[float | None] = mapped_column(nullable=True)
+
+
+class SqlAlert(Base):
+    """A breach that must be acknowledged and resolved with a recorded decision."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_model_status", "model_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("batches.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(16))  # drift | quality | performance
+    severity: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # open | acknowledged | resolved
+    title: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]]
+    opened_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    ack_note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    resolved_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)  # retrain | accept_risk | retire
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    linked_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
