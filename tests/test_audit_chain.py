@@ -355,6 +355,29 @@ def test_tampering_is_detected_at_the_first_bad_event(ws_copy, kind):
     assert f"#{first_bad}" in result.summary and "BROKEN" in result.summary
 
 
+@pytest.mark.parametrize("processes", [2, 3])
+@pytest.mark.parametrize("kind", ["details edited", "middle event deleted", "two events reordered",
+                                  "event inserted with a forged hash", "stored hash edited", "first event deleted",
+                                  "actor replaced by raw bytes"])
+def test_parallel_verify_gives_the_serial_verdict(ws_copy, kind, processes):
+    """Big logs are verified in seq ranges in several processes; every range boundary must hold."""
+    import sqlite3
+
+    from app.services.audit import _verify_parallel
+
+    ws, _ = ws_copy
+    path = str(ws.paths.db)
+    last = sqlite3.connect(path).execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+    intact = _verify_parallel(path, last, processes)
+    assert intact.ok and intact.events == last and intact.head_hash == _verify(ws).head_hash
+    apply, first_bad, word = TAMPERS[kind]
+    apply(ws)
+    last = sqlite3.connect(path).execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+    parallel, serial = _verify_parallel(path, last, processes), _verify(ws)
+    assert (parallel.ok, parallel.first_bad_seq, parallel.events) == (False, first_bad, first_bad - 1)
+    assert (parallel.first_bad_seq, parallel.problem) == (serial.first_bad_seq, serial.problem)
+
+
 def test_deleting_the_newest_events_is_invisible_to_the_chain_but_changes_the_head(ws_copy):
     """The documented limit: only an outside checkpoint (count + head hash) catches truncation."""
     ws, _ = ws_copy
