@@ -133,17 +133,25 @@ def _predict(estimator, X, progress, is_cancelled):
 
 
 def _write_output(frame, pred, proba, classes, folder: Path, suffix: str) -> Path:
-    out = frame.copy()
-    out["prediction"] = pred
+    """Input columns plus `prediction` (and `proba_<class>`), written by Arrow's multi-threaded
+    writers: pandas' own CSV writer takes about 3 s for a million rows, Arrow a fraction of that."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.append_column("prediction", pa.array(pred))
     if proba is not None:
         for i, cls in enumerate(classes):
-            out[f"proba_{cls}"] = proba[:, i]
+            table = table.append_column(f"proba_{cls}", pa.array(proba[:, i]))
     fd, tmp = tempfile.mkstemp(prefix=f"output-{os.getpid()}-", suffix=suffix, dir=folder)
     os.close(fd)
     if suffix == ".parquet":
-        out.to_parquet(tmp, index=False)
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, tmp)
     else:
-        out.to_csv(tmp, index=False)
+        import pyarrow.csv as pacsv
+
+        pacsv.write_csv(table, tmp)
     return Path(tmp)
 
 
