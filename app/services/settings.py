@@ -22,7 +22,7 @@ __all__ = ["DEFAULTS", "get_settings", "set_settings", "effective_settings"]
 # relative 10 % for MAE/RMSE).
 DEFAULTS: dict[str, dict[str, Any]] = {
     "drift": {"psi": 0.2, "js_distance": 0.1, "wasserstein_norm": 0.1, "alpha": 0.01, "drift_share": 0.5,
-              "medium_ratio": 2.0, "high_ratio": 4.0},
+              "medium_ratio": 2.0, "high_ratio": 4.0, "min_rows": 20},
     "quality": {"missing_increase": 0.1, "out_of_range": 0.05, "unseen": 0.05, "unparsable": 0.0},
     "performance": {"max_drop": 0.05, "max_error_increase": 0.10},
 }
@@ -79,7 +79,8 @@ def set_settings(ws: Workspace, key: str, values: dict[str, Any], model: str | N
         scope = _scope(session, model)
         row = session.get(SqlSetting, (scope, key))
         old = dict(row.value) if row else {}
-        new = old | {k: float(v) for k, v in values.items()}
+        # Counts stay whole numbers (min_rows); everything else is a float.
+        new = old | {k: int(v) if isinstance(DEFAULTS[key][k], int) else float(v) for k, v in values.items()}
         if row is None:
             session.add(SqlSetting(scope=scope, key=key, value=new, updated_at=utcnow(), updated_by=actor))
         else:
