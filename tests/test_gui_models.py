@@ -313,7 +313,7 @@ def test_main_window_pages_shortcuts_title_and_theme(qtbot, window, workspace, t
         assert window.stack.currentIndex() == index
     assert window.page_actions[JOBS].shortcut().toString() == "Ctrl+3"
     window.show_page(MONITORING)
-    assert "drift" in window.monitoring_page.text_label.text().lower()
+    qtbot.waitUntil(lambda: "drift" in window.monitoring_page.empty_label.text().lower())
     window.search_action.trigger()
     assert window.stack.currentIndex() == MODELS
 

@@ -31,6 +31,8 @@ PREDICT_CHUNK = 100_000
 class ScoringCancelled(StewardError):
     """The user cancelled; nothing was recorded."""
 
+    exit_code = 130
+
 
 @dataclass(frozen=True, slots=True)
 class BatchOutcome:
@@ -225,8 +227,13 @@ def _record(ws, name, version_id, number, kind, input_path: Path, frame, names, 
     profile = ensure_profile(ws, version_id)
     thresholds = DriftThresholds.from_dict(effective_settings(ws, "drift", name))
     progress(0.65, "Computing drift")
-    report = compare(profile, frame[names], thresholds=thresholds, predictions=pred,
-                     progress=lambda f, m: progress(0.65 + 0.25 * f, m), is_cancelled=is_cancelled)
+    from app.drift.report import DriftCancelled
+
+    try:
+        report = compare(profile, frame[names], thresholds=thresholds, predictions=pred,
+                         progress=lambda f, m: progress(0.65 + 0.25 * f, m), is_cancelled=is_cancelled)
+    except DriftCancelled:
+        raise ScoringCancelled("Scoring was cancelled; nothing was recorded.") from None
     if is_cancelled():
         raise ScoringCancelled("Scoring was cancelled; nothing was recorded.")
     progress(0.92, "Recording batch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import multiprocessing
 import os
@@ -69,6 +70,10 @@ def run_gui(home: str | None = None, *, demo_if_empty: bool | None = None, argv:
     log.info("Workspace %s", ws.root)
     window = MainWindow(ws, settings=settings)
     window.show()
+    # Everything imported so far lives as long as the window: keep it out of the garbage collector's
+    # full passes, which otherwise hold the GIL for ~100 ms while a worker thread imports sklearn.
+    gc.collect()
+    gc.freeze()
     window.offer_demo_if_empty(demo_if_empty)
     return app.exec()
 

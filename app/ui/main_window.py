@@ -21,14 +21,18 @@ from app.ui.dropfiles import dropped_model_file
 from app.ui.first_run import DemoLoader, FirstRunDialog
 from app.ui.messages import show_error
 from app.ui.models_page import ModelsPage
+from app.ui.monitoring_page import MonitoringPage
+from app.ui.notifications import AlertNotifier
+from app.ui.overview_page import OverviewPage
 from app.ui.placeholder_page import PlaceholderPage
 from app.ui.resources import resource_path
 from app.ui.tasks import TaskRunner
 
 __all__ = ["MainWindow", "PAGES"]
 
-PAGES = (("Models", "models"), ("Monitoring", "monitoring"), ("Jobs", "jobs"), ("Audit", "audit"))
-MODELS, MONITORING, JOBS, AUDIT = range(4)
+PAGES = (("Overview", "overview"), ("Models", "models"), ("Monitoring", "monitoring"), ("Jobs", "jobs"),
+         ("Audit", "audit"))
+OVERVIEW, MODELS, MONITORING, JOBS, AUDIT = range(5)
 
 
 class MainWindow(QMainWindow):
@@ -45,6 +49,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.first_run_dialog: FirstRunDialog | None = None
         self.demo_loader: DemoLoader | None = None
+        self.notifier: AlertNotifier | None = None
         self._audit_stale = True
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
@@ -111,7 +116,7 @@ class MainWindow(QMainWindow):
         self.search_action = self._action(view_menu, "&Find model", "Ctrl+F", self._focus_search)
         view_menu.addSeparator()
         self.page_actions = [
-            self._action(view_menu, title, f"Ctrl+{i + 1}", lambda _=False, i=i: self.show_page(i))
+            self._action(view_menu, title, f"Ctrl+{i}", lambda _=False, i=i: self.show_page(i))
             for i, (title, _icon) in enumerate(PAGES)
         ]
         view_menu.addSeparator()
@@ -136,25 +141,44 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_pages(self) -> None:
+        self.overview_page = OverviewPage(self.ws, self.runner, self)
         self.models_page = ModelsPage(self.ws, self.runner, self)
-        self.monitoring_page = PlaceholderPage(
-            "Monitoring", "Drift charts per feature and over time, and the alerts they raise, will appear here "
-            "once batches are scored against a Production model.", "monitoring")
+        self.monitoring_page = MonitoringPage(self.ws, self.runner, self, settings=self.settings)
         self.jobs_page = PlaceholderPage(
             "Jobs", "Background retraining jobs will appear here, with their progress, logs and results, "
             "while they run in separate processes.", "jobs")
         self.audit_page = AuditPage(self.ws, self.runner, self)
-        for page in (self.models_page, self.monitoring_page, self.jobs_page, self.audit_page):
+        for page in self._pages():
             self.stack.addWidget(page)
         self.models_page.models_changed.connect(self._on_models_changed)
+        self._wire_monitoring()
         self._audit_stale = True
         self.path_label.setText(f"Workspace: {self.ws.root}")
         self.path_label.setToolTip(str(self.ws.paths.db))
         self.setWindowTitle(f"Model Steward — {self.ws.root.name or self.ws.root}")
-        if self.sidebar.currentRow() != MODELS:
-            self.sidebar.setCurrentRow(MODELS)
+        if self.sidebar.currentRow() != OVERVIEW:
+            self.sidebar.setCurrentRow(OVERVIEW)
         else:
-            self._on_page_changed(MODELS)
+            self._on_page_changed(OVERVIEW)
+
+    def _pages(self) -> tuple[QWidget, ...]:
+        return (self.overview_page, self.models_page, self.monitoring_page, self.jobs_page, self.audit_page)
+
+    def _wire_monitoring(self) -> None:
+        """Overview links, monitoring writes and new-alert notifications, for the current workspace."""
+        overview, monitoring = self.overview_page, self.monitoring_page
+        overview.model_requested.connect(self.open_model)
+        overview.monitoring_requested.connect(self.open_monitoring)
+        overview.alerts_requested.connect(lambda name: self.open_monitoring(name, alerts=True))
+        overview.audit_requested.connect(lambda: self.show_page(AUDIT))
+        overview.verify_requested.connect(self._verify_audit)
+        self.audit_page.verify_finished.connect(overview.set_verification)
+        monitoring.data_changed.connect(self._on_monitoring_changed)
+        monitoring.models_changed.connect(self._on_retired)
+        self.notifier = AlertNotifier(self.ws, self)
+        self.notifier.alert_noticed.connect(self._on_alert_noticed)
+        self.notifier.alert_activated.connect(lambda alert: self.open_monitoring(alert.model_name, alerts=True))
+        self.notifier.start()
 
     # -- pages ------------------------------------------------------------------------------------
     def show_page(self, index: int) -> None:
@@ -164,6 +188,8 @@ class MainWindow(QMainWindow):
         if index < 0:
             return
         self.stack.setCurrentIndex(index)
+        if index == OVERVIEW:
+            self.overview_page.refresh()
         if index == AUDIT and self._audit_stale:
             self._audit_stale = False
             self.audit_page.refresh()
@@ -172,6 +198,40 @@ class MainWindow(QMainWindow):
         self._audit_stale = True
         if self.stack.currentIndex() == AUDIT:
             self._on_page_changed(AUDIT)
+        self.monitoring_page.refresh()
+        self.overview_page.refresh()
+
+    # -- links between pages --------------------------------------------------------------------------
+    def open_model(self, name: str = "") -> None:
+        self.show_page(MODELS)
+        if name:
+            self.models_page.select_model(name)
+
+    def open_monitoring(self, name: str = "", *, alerts: bool = False) -> None:
+        self.show_page(MONITORING)
+        if alerts:
+            self.monitoring_page.show_alerts(name or None)
+        elif name:
+            self.monitoring_page.show_model(name)
+
+    def _verify_audit(self) -> None:
+        task = self.audit_page.verify()
+        task.signals.failed.connect(lambda _exc: self.overview_page.verify_failed())
+
+    def _on_monitoring_changed(self) -> None:
+        self._audit_stale = True  # batches, labels and alert decisions are audited
+        self.overview_page.refresh()
+        self.notifier.check_now()  # an alert the window itself just opened is announced at once
+
+    def _on_retired(self) -> None:
+        self.models_page.refresh()
+        self._on_models_changed()
+
+    def _on_alert_noticed(self, alert) -> None:
+        self.overview_page.refresh()
+        self._audit_stale = True
+        if self.monitoring_page.current_model() == alert.model_name:
+            self.monitoring_page.reload()
 
     def _register(self) -> None:
         self.show_page(MODELS)
@@ -192,9 +252,9 @@ class MainWindow(QMainWindow):
     def _update_icons(self) -> None:
         for row, (_title, icon_name) in enumerate(PAGES):
             self.sidebar.item(row).setIcon(theme.icon(icon_name, role="text"))
-        for page in (getattr(self, "monitoring_page", None), getattr(self, "jobs_page", None)):
-            if page is not None:
-                page.update_icon()
+        jobs_page = getattr(self, "jobs_page", None)
+        if jobs_page is not None:
+            jobs_page.update_icon()
 
     # -- busy indicator -------------------------------------------------------------------------------
     def _on_busy(self, busy: bool) -> None:
@@ -234,7 +294,10 @@ class MainWindow(QMainWindow):
 
     def set_workspace(self, ws: Workspace) -> None:
         old = self.ws
-        for page in (self.models_page, self.monitoring_page, self.jobs_page, self.audit_page):
+        if self.notifier is not None:
+            self.notifier.stop()  # its polls read the old workspace
+            self.notifier.deleteLater()
+        for page in self._pages():
             self.stack.removeWidget(page)
             page.deleteLater()
         self.ws = ws
@@ -265,8 +328,13 @@ class MainWindow(QMainWindow):
         def done() -> None:
             self.models_page.refresh()
             self._on_models_changed()
+            if self.notifier is not None:
+                self.notifier.start()  # the demo's alerts are history, not news
             self.demo_loaded.emit()
 
+        if self.notifier is not None:
+            self.notifier.pause()
+            loader.demo_failed.connect(lambda _exc: self.notifier.start())
         loader.start(done)
         return loader
 
@@ -294,5 +362,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         # Let running writes finish: each is one short transaction, and a half-done one is rolled back anyway.
         self.runner.wait(30_000)
+        if self.notifier is not None:
+            self.notifier.stop()
         self.ws.close()
         super().closeEvent(event)

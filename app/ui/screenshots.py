@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.services.demo import create_demo
     from app.store.workspace import open_workspace
     from app.ui import theme
-    from app.ui.main_window import AUDIT, MODELS, MainWindow
+    from app.ui.main_window import AUDIT, MODELS, OVERVIEW, MainWindow
 
     tmp = Path(tempfile.mkdtemp(prefix="steward-shots-"))
     try:
@@ -66,11 +66,23 @@ def main(argv: list[str] | None = None) -> int:
         window = MainWindow(ws, settings=settings)
         window.resize(width, height)
         window.show()
+        _wait_idle(window.runner)
+        window.show_page(OVERVIEW)  # the page the app opens on, with the audit log just verified
+        window.overview_page.verify_button.click()
+        _wait_idle(window.runner)
+        _save(window, out / f"overview{suffix}.png")
+
+        window.show_page(MODELS)
         # The model with the longest stage history shows the most of the details pane.
         name = max((m.name for m in queries.list_models(ws)), key=lambda n: len(queries.stage_history(ws, n)))
         window.models_page.select_model(name)
         _wait_idle(window.runner)
         _save(window, out / f"models{suffix}.png")
+
+        window.open_monitoring(_MONITORED)
+        _wait_idle(window.runner)
+        _point_at_latest(window.monitoring_page)
+        _save(window, out / f"monitoring{suffix}.png")
 
         window.show_page(AUDIT)
         _wait_idle(window.runner)
@@ -92,6 +104,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+_MONITORED = "customer-churn"  # the demo model whose weekly batches drift
+
+
+def _point_at_latest(page) -> None:
+    """Hover the most drifted line's latest point, so the shot shows the read-out a person gets."""
+    from PySide6.QtCore import QPointF
+
+    chart = page.over_time.chart
+    if not chart.curves:
+        return
+    name = page.batch_drift.bars.names[0] if page.batch_drift.bars.names else next(iter(chart.curves))
+    xs, ys = chart.curves[name].getData()
+    if xs is None or not len(xs):
+        return
+    chart.scene().sigMouseMoved.emit(chart.getPlotItem().vb.mapViewToScene(QPointF(xs[-1], ys[-1])))
+    _pump(200)
 
 
 def _show_audit_detail(page, ws) -> None:
