@@ -329,7 +329,7 @@ def test_preview_columns_refuses_bad_files(bad, content, word):
 
 
 def test_preview_columns_refuses_missing_file_and_folder(tmp_path):
-    with pytest.raises(InvalidInputError, match="not found"):
+    with pytest.raises(InvalidInputError, match="does not exist"):
         preview_columns(tmp_path / "nope.csv")
     with pytest.raises(InvalidInputError, match="folder"):
         preview_columns(tmp_path)

@@ -249,7 +249,7 @@ def test_put_bytes_stores_under_its_sha256_and_is_idempotent(workspace):
 
 
 def test_put_file_refuses_missing_file_and_folder(workspace, tmp_path):
-    with pytest.raises(InvalidInputError, match="not found"):
+    with pytest.raises(InvalidInputError, match="does not exist"):
         workspace.artifacts.put_file(tmp_path / "nope.bin")
     with pytest.raises(InvalidInputError, match="folder"):
         workspace.artifacts.put_file(tmp_path)

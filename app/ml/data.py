@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from app.core.errors import InvalidInputError
+from app.core.files import open_input
 
 __all__ = ["read_table", "table_format", "dtype_kind"]
 
@@ -13,15 +14,8 @@ _PARQUET_MAGIC = b"PAR1"
 
 def table_format(path: Path) -> str:
     """'parquet' or 'csv', judged by the file's first bytes (then its suffix), not trusted blindly."""
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(4)
-    except FileNotFoundError:
-        raise InvalidInputError(f"File not found: {path}") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"'{path}' is a folder, not a data file.") from None
-    except PermissionError:
-        raise InvalidInputError(f"No permission to read {path}.") from None
+    with open_input(path, "data file") as fh:
+        head = fh.read(4)
     if head == _PARQUET_MAGIC:
         return "parquet"
     if path.suffix.lower() in (".parquet", ".pq"):

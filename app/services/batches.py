@@ -157,20 +157,26 @@ def _write_output(frame, pred, proba, classes, folder: Path, suffix: str) -> Pat
     return Path(tmp)
 
 
+def _load_batch(ws: Workspace, name: str, version: int | None, input_path: Path, progress):
+    """The version to use (id, number, features, artifact) and the batch's table."""
+    from app.ml.data import read_table
+
+    with ws.db.read() as session:
+        v = _resolve_version(session, name, version)
+        found = (v.id, v.number, list(v.features), v.artifact_sha256)
+    progress(0.02, "Reading batch")
+    return (*found, read_table(input_path, what="batch"))
+
+
 def score_batch(ws: Workspace, name: str, input_path: str | Path, *, output: str | Path | None = None,
                 version: int | None = None, label: str = "", progress: Callable | None = None,
                 is_cancelled: Callable[[], bool] | None = None, actor: str | None = None) -> BatchOutcome:
     """Predict with the Production version (or `version`), record the batch and its drift."""
-    from app.ml.data import read_table
     from app.ml.estimator import load_estimator
 
     progress, is_cancelled = progress or _noop, is_cancelled or _never
     input_path = Path(input_path)
-    with ws.db.read() as session:
-        v = _resolve_version(session, name, version)
-        version_id, number, features, artifact = v.id, v.number, list(v.features), v.artifact_sha256
-    progress(0.02, "Reading batch")
-    frame = read_table(input_path, what="batch")
+    version_id, number, features, artifact, frame = _load_batch(ws, name, version, input_path, progress)
     warnings = check_batch_columns(frame, features, strict_types=True)
     frame = _coerce_numeric(frame, features)
     estimator = load_estimator(ws.artifacts.read_verified(artifact), source=f"{name} v{number}")
@@ -198,15 +204,9 @@ def record_batch(ws: Workspace, name: str, input_path: str | Path, *, prediction
                  version: int | None = None, label: str = "", progress: Callable | None = None,
                  is_cancelled: Callable[[], bool] | None = None, actor: str | None = None) -> BatchOutcome:
     """Record a batch scored outside Model Steward (its predictions, if any, in `predictions_column`)."""
-    from app.ml.data import read_table
-
     progress, is_cancelled = progress or _noop, is_cancelled or _never
     input_path = Path(input_path)
-    with ws.db.read() as session:
-        v = _resolve_version(session, name, version)
-        version_id, number, features = v.id, v.number, list(v.features)
-    progress(0.02, "Reading batch")
-    frame = read_table(input_path, what="batch")
+    version_id, number, features, _artifact, frame = _load_batch(ws, name, version, input_path, progress)
     if predictions_column and predictions_column not in frame.columns:
         raise InvalidInputError(f"The batch has no column '{predictions_column}' for the predictions.")
     warnings = check_batch_columns(frame.drop(columns=[predictions_column]) if predictions_column else frame,

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 from app.core.errors import IntegrityError, InvalidInputError, NotFoundError
+from app.core.files import open_input
 
 __all__ = ["ArtifactStore", "sha256_file"]
 
@@ -42,15 +43,7 @@ class ArtifactStore:
 
     def put_file(self, source: Path) -> tuple[str, int]:
         """Copy `source` in (hashing while copying); returns (sha256, size)."""
-        try:
-            src = open(source, "rb")
-        except FileNotFoundError:
-            raise InvalidInputError(f"File not found: {source}") from None
-        except IsADirectoryError:
-            raise InvalidInputError(f"'{source}' is a folder, not a file.") from None
-        except PermissionError:
-            raise InvalidInputError(f"No permission to read {source}.") from None
-        with src:
+        with open_input(source) as src:
             return self._write(lambda out, digest: self._copy(src, out, digest))
 
     def put_bytes(self, data: bytes) -> tuple[str, int]:
