@@ -1,1 +1,1 @@
-"""Tamper-evident audit trail: canonical event encoding, hash chain and its verifier (pure)."""
+"""Tamper-evident audit trail: canonical event encoding, hash chain, its verifier, and appending in a transaction."""

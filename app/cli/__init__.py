@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="override for one model only")
     _add_json(p)
 
+    _add_job_parsers(sub)
+
     audit = sub.add_parser("audit", help="read and verify the audit log").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     p = audit.add_parser("log", help="list audit events, newest first")
@@ -144,6 +146,53 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad event")
     _add_json(p)
     return parser
+
+
+def _add_job_parsers(sub) -> None:
+    p = sub.add_parser("retrain", help="retrain a model in a background worker process")
+    p.add_argument("name")
+    p.add_argument("--data", metavar="F", help="train on this CSV/Parquet file instead of the champion's "
+                   "training data plus the labelled batches since")
+    p.add_argument("--wait", action="store_true", help="follow the job until it ends (Ctrl-C stops following only)")
+    _add_json(p)
+
+    jobs = sub.add_parser("jobs", help="list, show and cancel background jobs").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = jobs.add_parser("list", help="jobs, newest first")
+    p.add_argument("--model")
+    p.add_argument("--state", choices=["queued", "running", "succeeded", "failed", "cancelled", "interrupted"])
+    p.add_argument("--limit", type=int, default=50)
+    _add_json(p)
+    p = jobs.add_parser("show", help="one job with its log and result")
+    p.add_argument("job", type=int)
+    _add_json(p)
+    p = jobs.add_parser("cancel", help="cancel a queued or running job")
+    p.add_argument("job", type=int)
+    p.add_argument("--no-wait", action="store_true",
+                   help="only ask it to stop; a later command terminates it after the grace period")
+    _add_json(p)
+
+    recipe = sub.add_parser("recipe", help="show and change a model's retraining recipe").add_subparsers(
+        dest="action", metavar="ACTION", required=True)
+    p = recipe.add_parser("show", help="the recipe (created from the Production or latest version on first use)")
+    p.add_argument("name")
+    _add_json(p)
+    p = recipe.add_parser("set", help="change the split, metrics, gate or estimator parameters")
+    p.add_argument("name")
+    p.add_argument("--gate-min", nargs="+", default=[], metavar="METRIC=VALUE",
+                   help="worst acceptable value per metric (a ceiling for mae/rmse); VALUE 'none' removes it")
+    p.add_argument("--max-regression", nargs="+", default=[], metavar="X|METRIC=X",
+                   help="how much worse than the champion the challenger may be: absolute for scores, "
+                   "relative for mae/rmse; a bare X applies to every metric")
+    p.add_argument("--holdout", type=float, metavar="F", help="held-out fraction, e.g. 0.2")
+    p.add_argument("--seed", type=int, metavar="N", help="seed of the hold-out split")
+    p.add_argument("--time-column", metavar="C", help="hold out the newest rows by this column instead")
+    p.add_argument("--no-time-column", action="store_true", help="back to the seeded random split")
+    p.add_argument("--metrics", metavar="A,B", help="metrics to evaluate and gate on")
+    p.add_argument("--param", nargs="+", default=[], metavar="KEY=VALUE",
+                   help="estimator parameter override (set_params), e.g. randomforestclassifier__n_estimators=500")
+    p.add_argument("--from-version", type=int, metavar="N", help="rebuild estimator and columns from version N")
+    _add_json(p)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -207,11 +207,12 @@ def cmd_audit(args) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from app.cli import monitoring
+    from app.cli import jobs, monitoring
 
     handlers = {"init": cmd_init, "demo": cmd_demo, "gui": cmd_gui, "model": cmd_model,
                 "dataset": cmd_dataset, "audit": cmd_audit, "score": monitoring.cmd_score,
                 "monitor": monitoring.cmd_monitor, "batches": monitoring.cmd_batches,
                 "labels": monitoring.cmd_labels, "alerts": monitoring.cmd_alerts,
-                "settings": monitoring.cmd_settings}
+                "settings": monitoring.cmd_settings, "retrain": jobs.cmd_retrain, "jobs": jobs.cmd_jobs,
+                "recipe": jobs.cmd_recipe}
     return handlers[args.command](args)

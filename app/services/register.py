@@ -7,17 +7,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.entities import RiskTier, Version
 from app.core.errors import InvalidInputError, StewardError, UntrustedArtifactError
+from app.core.files import open_input
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event
 from app.services.convert import version_entity
-from app.services.profiles import record_profile
-from app.store.orm import SqlArtifact, SqlDataset, SqlModel, SqlVersion
+from app.services.versions import PreparedVersion, dataset_record, record_version
+from app.store.orm import SqlModel, SqlVersion
 from app.store.workspace import Workspace
 
 __all__ = ["ModelCard", "register_model", "validate_model_name", "preview_columns", "update_model_card", "Progress"]
@@ -50,24 +51,6 @@ def validate_model_name(name: str) -> str:
             hint="Use 1–200 characters without slashes or control characters.",
         )
     return name
-
-
-@dataclass
-class _Prepared:
-    """Everything computed before the transaction, so the transaction itself is short."""
-
-    model_bytes_sha: str
-    model_size: int
-    description: dict
-    features: list[dict]
-    metrics: dict[str, float]
-    evaluation: dict
-    environment: dict
-    provenance: dict
-    datasets: list[dict]  # train first, then test if any
-    profile_sha: str = ""
-    profile_size: int = 0
-    profile_rows: int = 0
 
 
 def register_model(
@@ -172,12 +155,12 @@ def register_model(
     progress(0.7, "Storing artifacts")
     model_sha, model_size = ws.artifacts.put_bytes(model_bytes)
     profile_sha, profile_size = ws.artifacts.put_bytes(profile_blob)
-    datasets = [_dataset_record(ws, train_data, train, "training data")]
+    datasets = [dataset_record(ws, train_data, train, "training data")]
     if test_data is not None:
-        datasets.append(_dataset_record(ws, Path(test_data), test, "test data"))
+        datasets.append(dataset_record(ws, Path(test_data), test, "test data"))
     if test_data is not None:
         evaluation["dataset_sha256"] = datasets[1]["sha256"]
-    prepared = _Prepared(
+    prepared = PreparedVersion(
         model_bytes_sha=model_sha, model_size=model_size, description=described,
         features=feature_records, profile_sha=profile_sha, profile_size=profile_size, profile_rows=profile_rows,
         metrics=metrics, evaluation=evaluation, environment=library_versions(),
@@ -194,56 +177,15 @@ def register_model(
 
 
 def _read_file(path: Path, what: str) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidInputError(f"The {what} {path} does not exist.") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"The {what} {path} is a folder, not a file.") from None
-    except PermissionError:
-        raise InvalidInputError(f"No permission to read the {what} {path}.") from None
+    with open_input(path, what) as fh:
+        data = fh.read()
     if not data:
         raise InvalidInputError(f"The {what} '{path.name}' is empty (0 bytes).")
     return data
 
 
-def _dataset_record(ws: Workspace, path: Path, frame, role: str) -> dict:
-    from app.ml.data import table_format
-
-    sha, size = ws.artifacts.put_file(path)
-    return {
-        "sha256": sha, "size_bytes": size, "name": path.name, "format": table_format(path),
-        "rows": int(len(frame)), "columns": [str(c) for c in frame.columns],
-        "schema": {str(c): str(t) for c, t in frame.dtypes.items()},
-        "source_path": str(path.resolve()), "role": role,
-    }
-
-
-def _ensure_artifact(session: Session, sha: str, size: int, kind: str) -> None:
-    if session.get(SqlArtifact, sha) is None:
-        session.add(SqlArtifact(sha256=sha, size_bytes=size, kind=kind, created_at=utcnow()))
-
-
-def _ensure_dataset(session: Session, record: dict, actor: str, model: str) -> SqlDataset:
-    existing = session.scalars(select(SqlDataset).where(SqlDataset.sha256 == record["sha256"])).first()
-    if existing is not None:
-        return existing
-    _ensure_artifact(session, record["sha256"], record["size_bytes"], "dataset")
-    row = SqlDataset(
-        sha256=record["sha256"], name=record["name"], format=record["format"], rows=record["rows"],
-        columns=record["columns"], schema=record["schema"], size_bytes=record["size_bytes"],
-        source_path=record["source_path"], created_at=utcnow(), created_by=actor,
-    )
-    session.add(row)
-    session.flush()
-    append_event(session, "dataset.registered", f"dataset:{row.sha256}", model=model, actor=actor,
-                 details={k: record[k] for k in ("name", "format", "rows", "size_bytes", "role")}
-                 | {"sha256": row.sha256, "columns": len(record["columns"])})
-    return row
-
-
 def _record(session: Session, name: str, card: ModelCard, target: str, note: str, actor: str,
-            p: _Prepared) -> int:
+            p: PreparedVersion) -> int:
     now = utcnow()
     model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
     if model is None:
@@ -258,39 +200,7 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
         append_event(session, "model.created", f"model:{name}", model=name, actor=actor, details={
             "description": model.description, "owner": model.owner, "intended_use": model.intended_use,
             "out_of_scope_use": model.out_of_scope_use, "risk_tier": model.risk_tier, "tags": model.tags})
-    datasets = [_ensure_dataset(session, record, actor, name) for record in p.datasets]
-    _ensure_artifact(session, p.model_bytes_sha, p.model_size, "model")
-    number = (session.execute(select(func.max(SqlVersion.number)).where(SqlVersion.model_id == model.id))
-              .scalar() or 0) + 1
-    parent = session.scalars(
-        select(SqlVersion).where(SqlVersion.model_id == model.id)
-        .order_by((SqlVersion.stage == "production").desc(), SqlVersion.number.desc()).limit(1)
-    ).first()
-    version = SqlVersion(
-        model_id=model.id, number=number, stage="none", artifact_sha256=p.model_bytes_sha,
-        artifact_size=p.model_size, estimator_class=p.description["estimator_class"],
-        params=p.description["params"], features=p.features, target=target, task=p.description["task"],
-        classes=p.description["classes"], metrics=p.metrics, evaluation=p.evaluation,
-        train_dataset_id=datasets[0].id, test_dataset_id=datasets[1].id if len(datasets) > 1 else None,
-        parent_id=parent.id if parent else None, environment=p.environment, provenance=p.provenance,
-        note=note, created_at=now, created_by=actor,
-    )
-    session.add(version)
-    model.updated_at, model.updated_by = now, actor
-    session.flush()
-    record_profile(session, version.id, p.profile_sha, p.profile_size, p.profile_rows)
-    if p.provenance["trusted"]:
-        append_event(session, "artifact.trusted", f"artifact:{p.model_bytes_sha}", model=name, actor=actor,
-                     details={"source_file": p.provenance["source_file"],
-                              "disallowed_globals": p.provenance["disallowed"],
-                              "decision": "explicitly trusted by the user"})
-    append_event(session, "version.registered", f"version:{name}/{number}", model=name, actor=actor, details={
-        "version": number, "artifact_sha256": p.model_bytes_sha, "estimator": p.description["estimator_class"],
-        "task": p.description["task"], "target": target, "features": [f["name"] for f in p.features],
-        "metrics": p.metrics, "evaluation": p.evaluation, "train_dataset_sha256": datasets[0].sha256,
-        "parent_version": parent.number if parent else None, "environment": p.environment, "note": note,
-        "profile_sha256": p.profile_sha})
-    return version.id
+    return record_version(session, model, p, target=target, note=note, actor=actor).id
 
 
 def preview_columns(path: str | Path) -> list[str]:

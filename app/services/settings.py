@@ -25,6 +25,8 @@ DEFAULTS: dict[str, dict[str, Any]] = {
               "medium_ratio": 2.0, "high_ratio": 4.0, "min_rows": 20},
     "quality": {"missing_increase": 0.1, "out_of_range": 0.05, "unseen": 0.05, "unparsable": 0.0},
     "performance": {"max_drop": 0.05, "max_error_increase": 0.10},
+    # Background jobs running at once in this workspace; 0 means cores − 1 (at least 1).
+    "workers": {"max_jobs": 0},
 }
 
 

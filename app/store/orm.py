@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
@@ -21,6 +21,8 @@ __all__ = [
     "SqlBatch",
     "SqlFeatureDrift",
     "SqlAlert",
+    "SqlJob",
+    "SqlRecipe",
 ]
 
 
@@ -248,3 +250,50 @@ class SqlAlert(Base):
     rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     linked_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+
+
+class SqlJob(Base):
+    """A unit of background work run in a child process; its state moves only forward."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        Index("ix_jobs_state", "state"),
+        Index("ix_jobs_model_created", "model_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    model_id: Mapped[int | None] = mapped_column(ForeignKey("models.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16))  # queued | running | succeeded | failed | cancelled | interrupted
+    params: Mapped[dict[str, Any]]
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    message: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    pid: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    host: Mapped[str | None] = mapped_column(String(255), nullable=True)  # a pid means something on its host only
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cancel_requested_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    log: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SqlRecipe(Base):
+    """A model's training recipe (one row per model; every change is an audit event with from/to)."""
+
+    __tablename__ = "recipes"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    estimator_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    spec: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128))

@@ -1,0 +1,1 @@
+"""Long work in child processes: job records, start-up with a concurrency limit, progress, cancel, crash recovery."""
