@@ -23,6 +23,9 @@ __all__ = [
     "SqlAlert",
     "SqlJob",
     "SqlRecipe",
+    "SqlApproval",
+    "SqlSchedule",
+    "SqlShadowScore",
 ]
 
 
@@ -250,6 +253,7 @@ class SqlAlert(Base):
     rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(nullable=True)
     linked_version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    linked_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
 
 
 class SqlJob(Base):
@@ -297,3 +301,53 @@ class SqlRecipe(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class SqlApproval(Base):
+    """A request to move a version to Production, and the second person's decision on it."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index("ix_approvals_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected | withdrawn
+    reason: Mapped[str] = mapped_column(Text)
+    override: Mapped[bool] = mapped_column(default=False)  # the request overrides a failed gate
+    requested_by: Mapped[str] = mapped_column(String(128))
+    requested_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SqlSchedule(Base):
+    """When a model retrains by itself: a cron expression and/or an alert-severity trigger."""
+
+    __tablename__ = "schedules"
+
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"), primary_key=True)
+    cron: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    on_alert_severity: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    next_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_run_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"), nullable=True)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(128))
+
+
+class SqlShadowScore(Base):
+    """A Staging challenger's predictions on a batch the Production version scored (not decisions)."""
+
+    __tablename__ = "shadow_scores"
+    __table_args__ = (UniqueConstraint("batch_id", "version_id", name="uq_shadow_batch_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batches.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"))
+    output_sha256: Mapped[str] = mapped_column(ForeignKey("artifacts.sha256"))
+    agreement: Mapped[float]  # share of rows where challenger and production predict the same class
+    performance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime]
