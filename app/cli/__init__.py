@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("version", type=int)
     p.add_argument("--stage", required=True, choices=["staging", "production", "archived"])
     p.add_argument("--reason", required=True)
+    p.add_argument("--override", metavar="TEXT", default=None,
+                   help="promote to Production despite a failed gate; TEXT is the rationale (audited)")
     _add_json(p)
 
     dataset = sub.add_parser("dataset", help="list and show stored training datasets").add_subparsers(
@@ -119,19 +121,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rationale", required=True)
     p.add_argument("--expires", metavar="DATE", help="accept_risk: until when")
     p.add_argument("--linked-version", type=int, help="retrain: the version that replaced it")
+    p.add_argument("--start-retrain", action="store_true",
+                   help="retrain: start a retrain job now; its version is linked to the alert when recorded")
     _add_json(p)
 
-    settings = sub.add_parser("settings", help="drift, quality and performance thresholds").add_subparsers(
+    settings = sub.add_parser("settings", help="thresholds, worker limit and promotion policies").add_subparsers(
         dest="action", metavar="ACTION", required=True)
     p = settings.add_parser("show", help="effective thresholds (workspace, or one model)")
     p.add_argument("--model")
     _add_json(p)
-    p = settings.add_parser("set", help="set thresholds, e.g. drift.psi=0.25")
+    p = settings.add_parser("set", help="set thresholds or policies, e.g. drift.psi=0.25, "
+                            "policy.separation_of_duties=1")
     p.add_argument("values", nargs="+", metavar="GROUP.NAME=VALUE")
     p.add_argument("--model", help="override for one model only")
     _add_json(p)
 
     _add_job_parsers(sub)
+    from app.cli.approvals import add_parsers as add_approval_parsers
+
+    add_approval_parsers(sub)
+    from app.cli.automation import add_parsers as add_automation_parsers
+
+    add_automation_parsers(sub)
 
     audit = sub.add_parser("audit", help="read and verify the audit log").add_subparsers(
         dest="action", metavar="ACTION", required=True)

@@ -140,14 +140,15 @@ def _print_version(v) -> None:
 
 
 def _promote(args) -> int:
-    from app.services.stages import promote_version
+    from app.cli.approvals import print_promotion
+    from app.services.stages import promote
 
-    moves = promote_version(_ws(args), args.name, args.version, args.stage, args.reason)
+    promotion = promote(_ws(args), args.name, args.version, args.stage, args.reason, override=args.override)
     if args.json:
-        print_json(moves)
+        # The list of moves as before; under separation of duties, the request that was opened instead.
+        print_json(promotion.approval if promotion.pending else promotion.moves)
     else:
-        for m in moves:
-            print(f"{m.model_name} v{m.version}: {m.from_stage.label} → {m.to_stage.label}  ({m.reason})")
+        print_promotion(promotion)
     return 0
 
 
@@ -207,12 +208,14 @@ def cmd_audit(args) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from app.cli import jobs, monitoring
+    from app.cli import approvals, jobs, monitoring
 
     handlers = {"init": cmd_init, "demo": cmd_demo, "gui": cmd_gui, "model": cmd_model,
                 "dataset": cmd_dataset, "audit": cmd_audit, "score": monitoring.cmd_score,
                 "monitor": monitoring.cmd_monitor, "batches": monitoring.cmd_batches,
                 "labels": monitoring.cmd_labels, "alerts": monitoring.cmd_alerts,
                 "settings": monitoring.cmd_settings, "retrain": jobs.cmd_retrain, "jobs": jobs.cmd_jobs,
-                "recipe": jobs.cmd_recipe}
-    return handlers[args.command](args)
+                "recipe": jobs.cmd_recipe, "approvals": approvals.cmd_approvals}
+    from app.cli.automation import HANDLERS as automation_handlers
+
+    return (handlers | automation_handlers)[args.command](args)

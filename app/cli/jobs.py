@@ -72,12 +72,16 @@ def cmd_retrain(args) -> int:
     if args.json:
         print_json({"job": job, "version": version})
     elif version is not None:
-        print(f"Job #{job.id} succeeded{_duration(job)}: {args.name} v{version.number} in Staging "
+        print(f"Job #{job.id} succeeded{_duration(job)}: {args.name} v{version.number} in {version.stage.label} "
               f"(parent v{job.result['parent_version']}, {job.result['dataset_rows']:,} rows).")
         print(f"  challenger: {fmt_metrics(job.result['metrics'])}")
         if job.result.get("champion_metrics"):
             print(f"  champion:   {fmt_metrics(job.result['champion_metrics'])}")
         _print_gate(job.result["gate"])
+        if job.result.get("auto_promoted"):
+            archived = ", ".join(f"v{n}" for n in job.result.get("archived_versions", []))
+            print("  auto-promoted to Production by the model's policy"
+                  + (f"; archived {archived}" if archived else ""))
     return 0 if job.state is JobState.SUCCEEDED else _job_error(job)
 
 

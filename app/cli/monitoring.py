@@ -129,9 +129,10 @@ def cmd_alerts(args) -> int:
         if args.json:
             print_json(found)
             return 0
-        print_table(["ID", "OPENED", "MODEL", "KIND", "SEVERITY", "STATUS", "TITLE"],
+        print_table(["ID", "OPENED", "MODEL", "KIND", "SEVERITY", "STATUS", "LINKED", "TITLE"],
                     [[a.id, short_time(a.opened_at), a.model_name, a.kind.value, a.severity.value,
-                      a.status.value + (f" ({a.decision.value})" if a.decision else ""), a.title] for a in found],
+                      a.status.value + (f" ({a.decision.value})" if a.decision else ""), _linked(a), a.title]
+                     for a in found],
                     empty="No alerts.")
         return 0
     if args.action == "ack":
@@ -141,13 +142,29 @@ def cmd_alerts(args) -> int:
 
         expires = parse_user_date(args.expires, end_of_day=True) if args.expires else None
         alert = alerts.resolve_alert(ws, args.alert, args.decision, args.rationale, expires=expires,
-                                     linked_version=args.linked_version)
+                                     linked_version=args.linked_version, retrain=args.start_retrain)
+        if alert.linked_job is not None:
+            from app.services.jobs import start_queued
+
+            start_queued(ws)
     if args.json:
         print_json(alert)
     else:
         print(f"Alert #{alert.id} is now {alert.status.value}" +
               (f" ({alert.decision.value})" if alert.decision else "") + ".")
+        if alert.linked_job is not None:
+            print(f"Retrain job #{alert.linked_job} started; its version will be linked to the alert. "
+                  f"Follow it with `steward jobs show {alert.linked_job}`.")
     return 0
+
+
+def _linked(alert) -> str:
+    parts = ([f"job #{alert.linked_job}"] if alert.linked_job is not None else []) + \
+        ([f"v{alert.linked_version}"] if alert.linked_version is not None else [])
+    return " → ".join(parts)
+
+
+_SWITCH = {"on": 1.0, "off": 0.0, "true": 1.0, "false": 0.0, "yes": 1.0, "no": 0.0}
 
 
 def cmd_settings(args) -> int:
@@ -161,7 +178,8 @@ def cmd_settings(args) -> int:
             key, _, value = item.partition("=")
             group, _, name = key.partition(".")
             try:
-                grouped.setdefault(group, {})[name] = float(value)
+                number = _SWITCH.get(value.strip().lower())
+                grouped.setdefault(group, {})[name] = float(value) if number is None else number
             except ValueError:
                 raise InvalidInputError(f"'{item}' is not GROUP.NAME=NUMBER (e.g. drift.psi=0.25).") from None
         for group, values in grouped.items():
@@ -171,6 +189,6 @@ def cmd_settings(args) -> int:
         print_json(result)
     else:
         scope = f"model {args.model}" if args.model else "workspace"
-        print(f"Thresholds in effect for the {scope}:")
+        print(f"Settings in effect for the {scope}:")
         print_table(["SETTING", "VALUE"], [[f"{g}.{k}", v] for g, vals in result.items() for k, v in vals.items()])
     return 0

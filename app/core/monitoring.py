@@ -102,3 +102,4 @@ class Alert:
     rationale: str | None
     expires_at: datetime | None
     linked_version: int | None
+    linked_job: int | None = None  # the retrain job started by resolving it (its version becomes linked_version)

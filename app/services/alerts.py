@@ -18,7 +18,7 @@ from app.store.orm import SqlAlert, SqlBatch, SqlModel, SqlVersion
 from app.store.workspace import Workspace
 
 __all__ = ["open_alerts_for_batch", "open_alert", "list_alerts", "get_alert", "acknowledge_alert",
-           "resolve_alert", "quality_breaches"]
+           "resolve_alert", "quality_breaches", "link_job_alerts"]
 
 
 def _max_severity(levels) -> str:
@@ -155,10 +155,13 @@ def acknowledge_alert(ws: Workspace, alert_id: int, note: str = "", *, actor: st
 
 
 def resolve_alert(ws: Workspace, alert_id: int, decision: str, rationale: str, *,
-                  expires: datetime | None = None, linked_version: int | None = None,
+                  expires: datetime | None = None, linked_version: int | None = None, retrain: bool = False,
                   actor: str | None = None) -> Alert:
-    """Close an alert with a decision: retrain (optionally linked to a version), accept the risk
-    (rationale and expiry date), or retire the model (its Production version is archived)."""
+    """Close an alert with a decision: retrain (linked to a version, or with `retrain=True` to a
+    retrain job submitted in the same transaction, whose version is linked when the job records
+    it), accept the risk (rationale and expiry date), or retire the model (Production is archived).
+
+    A submitted job is only queued: the caller starts it (app.services.jobs.start_queued)."""
     from app.services.monitoring_convert import alert_entity
 
     try:
@@ -172,7 +175,17 @@ def resolve_alert(ws: Workspace, alert_id: int, decision: str, rationale: str, *
         raise InvalidInputError("Accepting a risk needs an expiry date.", hint="e.g. --expires 2027-03-31")
     if expires is not None and expires <= utcnow():
         raise InvalidInputError("The expiry date must be in the future.")
+    if retrain and choice is not Decision.RETRAIN:
+        raise InvalidInputError(f"Only a retrain decision starts a retrain, not {choice.value}.")
+    if retrain and linked_version is not None:
+        raise InvalidInputError("Link the alert either to an existing version or to a new retrain job, not both.")
     actor = actor or current_actor()
+    if retrain:
+        from app.services.recipes import get_recipe
+
+        with ws.db.read() as session:
+            model_name = session.get(SqlModel, _alert_row(session, alert_id).model_id).name
+        get_recipe(ws, model_name, actor=actor)  # made on first use: its problems show before anything is written
 
     def work(session: Session) -> Alert:
         row = _alert_row(session, alert_id)
@@ -191,9 +204,15 @@ def resolve_alert(ws: Workspace, alert_id: int, decision: str, rationale: str, *
             row.acknowledged_at, row.acknowledged_by = now, actor
         row.status, row.resolved_at, row.resolved_by = AlertStatus.RESOLVED.value, now, actor
         row.decision, row.rationale, row.expires_at, row.linked_version_id = choice.value, rationale, expires, linked_id
+        if retrain:
+            from app.workers.records import insert_job
+
+            row.linked_job_id = insert_job(session, "retrain", {"model": model.name, "data": None,
+                                                                "alert": row.id}, model=model.name, actor=actor)
         append_event(session, "alert.resolved", f"alert:{row.id}", model=model.name, actor=actor, details={
             "alert": row.id, "decision": choice.value, "rationale": rationale,
-            "expires": expires.isoformat() if expires else None, "linked_version": linked_version})
+            "expires": expires.isoformat() if expires else None, "linked_version": linked_version}
+            | ({"linked_job": row.linked_job_id} if retrain else {}))
         if choice is Decision.RETIRE:
             from app.core.entities import Stage
             from app.services.stages import move_in_session
@@ -205,3 +224,14 @@ def resolve_alert(ws: Workspace, alert_id: int, decision: str, rationale: str, *
         return alert_entity(row, model.name)
 
     return ws.db.write(work)
+
+
+def link_job_alerts(session: Session, job_id: int, model: SqlModel, version: SqlVersion, actor: str) -> list[int]:
+    """Alerts resolved by starting job `job_id` get the version it recorded (in the job's final transaction)."""
+    rows = session.scalars(select(SqlAlert).where(SqlAlert.linked_job_id == job_id,
+                                                  SqlAlert.linked_version_id.is_(None))).all()
+    for row in rows:
+        row.linked_version_id = version.id
+        append_event(session, "alert.linked", f"alert:{row.id}", model=model.name, actor=actor,
+                     details={"alert": row.id, "job": job_id, "version": version.number})
+    return [row.id for row in rows]

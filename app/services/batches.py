@@ -197,6 +197,9 @@ def score_batch(ws: Workspace, name: str, input_path: str | Path, *, output: str
             shutil.copyfile(tmp_out, output)
     finally:
         tmp_out.unlink(missing_ok=True)
+    from app.services.shadow import shadow_after_batch  # Staging versions score it too; never fails the batch
+
+    shadow_after_batch(ws, outcome.batch.id, frame=frame, production=pred, actor=actor)
     return BatchOutcome(outcome.batch, outcome.alerts, Path(output) if output else None, outcome.warnings)
 
 

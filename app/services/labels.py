@@ -148,4 +148,8 @@ def attach_labels(ws: Workspace, batch_id: int, labels_path: str | Path, *, id_c
             alerts = (alert.id,) if alert is not None else ()
         return batch_entity(row, model_name, number, alerts)
 
-    return ws.db.write(work)
+    labelled = ws.db.write(work)
+    from app.services.shadow import shadow_after_labels  # shadow versions' metrics on the same rows; never raises
+
+    shadow_after_labels(ws, batch_id, rows=rows, known=known, y=y, actor=actor)
+    return labelled

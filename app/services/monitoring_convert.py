@@ -43,5 +43,5 @@ def alert_entity(row: SqlAlert, model_name: str | None = None, number: int | Non
         acknowledged_at=_maybe(row.acknowledged_at), acknowledged_by=row.acknowledged_by, ack_note=row.ack_note,
         resolved_at=_maybe(row.resolved_at), resolved_by=row.resolved_by,
         decision=Decision(row.decision) if row.decision else None, rationale=row.rationale,
-        expires_at=_maybe(row.expires_at), linked_version=linked,
+        expires_at=_maybe(row.expires_at), linked_version=linked, linked_job=row.linked_job_id,
     )

@@ -1,4 +1,4 @@
-"""Retrain from the recipe: fit a challenger, gate it against the champion, register it in Staging."""
+"""Retrain from the recipe: fit a challenger, gate it against the champion, register it (Staging, or Production)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from app.core.entities import Stage
 from app.core.errors import InvalidInputError, NotFoundError
 from app.core.identity import current_actor
 from app.core.jobs import JobCancelled
+from app.services.alerts import link_job_alerts
 from app.services.recipes import get_recipe
-from app.services.stages import move_in_session
+from app.services.policy import auto_promote_enabled, separation_required
+from app.services.stages import enter_production, gate_clearance, move_in_session
 from app.services.training_data import Champion, assemble_training_data
 from app.services.versions import PreparedVersion, record_version
 from app.store.orm import SqlModel, SqlVersion
@@ -49,6 +51,21 @@ def _checkpoint(is_cancelled: Callable[[], bool], where: str) -> None:
 
 def _short(cls: str) -> str:
     return cls.rsplit(".", 1)[-1]
+
+
+def _auto_promote(session: Session, model: SqlModel, version: SqlVersion, gate: dict, job_id: int | None,
+                  actor: str) -> list[int] | None:
+    """Under the model's auto-promote policy, a challenger that passed the gate goes on to Production in
+    the transaction that registers it; returns the version numbers it archived (None: not promoted)."""
+    if not gate["passed"] or not auto_promote_enabled(session, model.id):
+        return None
+    if separation_required(session):  # settings refuse the pair; a second person decides all the same
+        return None
+    by_job = f" (job #{job_id})" if job_id else ""
+    reason = f"auto-promoted by the model's policy after retraining{by_job}; gate {gate.get('summary', 'passed')}"
+    moves = enter_production(session, model, version, reason, actor, gate_clearance(session, model, version, None),
+                             extra={"policy": "auto_promote", "job": job_id, "gate_result": gate})
+    return [m.version for m in moves if m.to_stage is Stage.ARCHIVED]
 
 
 def retrain(ws: Workspace, params: dict[str, Any], progress: Callable[[float, str], None],
@@ -165,13 +182,20 @@ def retrain(ws: Workspace, params: dict[str, Any], progress: Callable[[float, st
                                               "training_data": data.lineage})
         move_in_session(session, model, version, Stage.STAGING,
                         f"retrained challenger{f' (job #{job_id})' if job_id else ''}; gate {verdict}", actor)
+        archived = _auto_promote(session, model, version, gate, job_id, actor)
+        if job_id:
+            link_job_alerts(session, job_id, model, version, actor)
+        stage = Stage.PRODUCTION if archived is not None else Stage.STAGING
+        summary = (f"Registered {name} v{version.number} and promoted it to Production by the model's "
+                   f"auto-promote policy; gate {verdict}" if archived is not None
+                   else f"Registered {name} v{version.number} in Staging; gate {verdict}")
         result = {
-            "model": name, "version": version.number, "stage": Stage.STAGING.value,
+            "model": name, "version": version.number, "stage": stage.value,
             "parent_version": champion.number, "metrics": metrics, "champion_metrics": champion_metrics,
             "gate": gate, "dataset_sha256": dataset["sha256"], "dataset_rows": dataset["rows"],
             "train_rows": int(len(train)), "held_out_rows": int(len(held)), "recipe_sha256": recipe.sha256,
-            "artifact_sha256": model_sha,
-            "summary": f"Registered {name} v{version.number} in Staging; gate {verdict}",
+            "artifact_sha256": model_sha, "auto_promoted": archived is not None, "archived_versions": archived or [],
+            "summary": summary,
         }
         if finalize is not None:
             finalize(session, result)

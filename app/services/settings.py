@@ -1,4 +1,4 @@
-"""Monitoring settings: workspace defaults and per-model overrides, every change audited."""
+"""Settings (thresholds, workers, promotion policies): workspace defaults, per-model overrides, audited."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from app.core.errors import InvalidInputError, NotFoundError
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event
+from app.services.policy import POLICY, POLICY_DEFAULTS, check_policy_change, validate_policy_values
 from app.store.orm import SqlModel, SqlSetting
 from app.store.workspace import Workspace
 
@@ -27,6 +28,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "performance": {"max_drop": 0.05, "max_error_increase": 0.10},
     # Background jobs running at once in this workspace; 0 means cores − 1 (at least 1).
     "workers": {"max_jobs": 0},
+    # Promotion policies (switches, 0/1): separation_of_duties for the workspace, auto_promote per
+    # model; see app.services.policy (they cannot both be on).
+    POLICY: dict(POLICY_DEFAULTS),
 }
 
 
@@ -75,6 +79,8 @@ def set_settings(ws: Workspace, key: str, values: dict[str, Any], model: str | N
     for name, value in values.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
             raise InvalidInputError(f"{key}.{name} must be a non-negative number, not {value!r}.")
+    if key == POLICY:
+        validate_policy_values(values, model)
     actor = actor or current_actor()
 
     def work(session: Session) -> dict[str, Any]:
@@ -83,6 +89,8 @@ def set_settings(ws: Workspace, key: str, values: dict[str, Any], model: str | N
         old = dict(row.value) if row else {}
         # Counts stay whole numbers (min_rows); everything else is a float.
         new = old | {k: int(v) if isinstance(DEFAULTS[key][k], int) else float(v) for k, v in values.items()}
+        if key == POLICY:
+            check_policy_change(session, scope, new)
         if row is None:
             session.add(SqlSetting(scope=scope, key=key, value=new, updated_at=utcnow(), updated_by=actor))
         else:

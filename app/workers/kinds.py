@@ -17,6 +17,7 @@ __all__ = ["JOB_KINDS", "resolve"]
 # Later kinds (reproduce, shadow evaluation, scheduled runs) are one line each here.
 JOB_KINDS: dict[str, str] = {
     "retrain": "app.services.retrain:retrain",
+    "reproduce": "app.services.reproduce:reproduce",
 }
 
 

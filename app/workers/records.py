@@ -18,8 +18,8 @@ from app.core.timeutil import utcnow
 from app.store.orm import SqlJob, SqlModel
 from app.store.workspace import Workspace
 
-__all__ = ["HOST", "submit_job", "get_job", "list_jobs", "claim_queued", "set_pid", "transition", "job_entity",
-           "aware_or_none", "running_rows"]
+__all__ = ["HOST", "submit_job", "insert_job", "get_job", "list_jobs", "claim_queued", "set_pid", "transition",
+           "job_entity", "aware_or_none", "running_rows"]
 
 HOST = socket.gethostname()
 
@@ -50,28 +50,29 @@ def _model_name(session: Session, model_id: int | None) -> str | None:
 def submit_job(ws: Workspace, kind: str, params: dict[str, Any], *, model: str | None = None,
                actor: str | None = None) -> int:
     """Insert a queued job (audited as job.submitted); returns its id. Nothing starts it yet."""
+    actor = actor or current_actor()
+    return ws.db.write(lambda session: insert_job(session, kind, params, model=model, actor=actor))
+
+
+def insert_job(session: Session, kind: str, params: dict[str, Any], *, model: str | None, actor: str) -> int:
+    """Add a queued job inside the caller's transaction (so it commits with what asked for it)."""
     from app.workers.kinds import JOB_KINDS
 
     if kind not in JOB_KINDS:
         raise InvalidInputError(f"Unknown job kind '{kind}'.", hint=f"Known kinds: {', '.join(sorted(JOB_KINDS))}.")
-    actor = actor or current_actor()
-
-    def work(session: Session) -> int:
-        model_id = None
-        if model is not None:
-            row = session.scalars(select(SqlModel).where(SqlModel.name == model)).first()
-            if row is None:
-                raise NotFoundError(f"No model named '{model}'.", hint="See `steward model list`.")
-            model_id = row.id
-        job = SqlJob(kind=kind, model_id=model_id, state=JobState.QUEUED.value, params=params, progress=0.0,
-                     message="Queued", created_at=utcnow(), created_by=actor, cancel_requested=False, log="")
-        session.add(job)
-        session.flush()
-        append_event(session, "job.submitted", f"job:{job.id}", model=model, actor=actor,
-                     details={"job": job.id, "kind": kind, "params": params})
-        return job.id
-
-    return ws.db.write(work)
+    model_id = None
+    if model is not None:
+        row = session.scalars(select(SqlModel).where(SqlModel.name == model)).first()
+        if row is None:
+            raise NotFoundError(f"No model named '{model}'.", hint="See `steward model list`.")
+        model_id = row.id
+    job = SqlJob(kind=kind, model_id=model_id, state=JobState.QUEUED.value, params=params, progress=0.0,
+                 message="Queued", created_at=utcnow(), created_by=actor, cancel_requested=False, log="")
+    session.add(job)
+    session.flush()
+    append_event(session, "job.submitted", f"job:{job.id}", model=model, actor=actor,
+                 details={"job": job.id, "kind": kind, "params": params})
+    return job.id
 
 
 def get_job(ws: Workspace, job_id: int, *, with_log: bool = True) -> Job:
