@@ -124,7 +124,7 @@ def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
     clock = _ScriptedClock(real_start - timedelta(days=182))
     with tempfile.TemporaryDirectory(prefix="steward-demo-") as tmp:
         folder = Path(tmp)
-        progress(0.02, "Preparing datasets")
+        progress(0.01, "Preparing datasets")
         data = _datasets(folder)
         fitted = {}
         estimators = _estimators()
@@ -136,7 +136,8 @@ def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
         with use_clock(clock):
             _script(ws, data, fitted, clock, lambda f, m: progress(0.5 + 0.2 * f, m))
             clock.now = real_start - timedelta(days=7 * _WEEKS + 3)
-            _weekly_batches(ws, data, folder, clock, lambda f, m: progress(0.7 + 0.3 * f, m))
+            _weekly_batches(ws, data, folder, clock, lambda f, m: progress(0.7 + 0.2 * f, m))
+    _retrains(ws, progress)
     append_event_now(ws, real_start)
     progress(1.0, "Demo workspace ready")
     return list(DEMO_MODELS)
@@ -273,3 +274,30 @@ def _weekly_batches(ws: Workspace, data, folder: Path, clock: _ScriptedClock, pr
                               "Texture shift traced to the new device; recall on labelled weeks is unchanged. "
                               "Re-assess after recalibration.", expires=clock.now + timedelta(days=45),
                               actor="james.chen")
+
+
+def _retrains(ws: Workspace, progress: Progress) -> None:
+    """Two background retrains in real worker processes, dated today: the churn drift alert answered
+    with a retrain whose challenger passes its gate and goes to Production, and a deliberately weak
+    screening challenger that fails its gate and stays in Staging."""
+    from app.services.alerts import list_alerts, resolve_alert
+    from app.services.jobs import start_queued, submit_retrain, wait_for_job
+    from app.services.recipes import set_recipe
+    from app.services.stages import promote_version
+
+    progress(0.9, "Retraining in worker processes")
+    drift = next(a for a in list_alerts(ws, "customer-churn", "open") if a.kind.value == "drift")
+    churn_job = resolve_alert(ws, drift.id, "retrain",
+                              "Prices rose about 25 % over the quarter; retrain on the labelled weeks.",
+                              retrain=True, actor="priya.raman").linked_job
+    set_recipe(ws, "breast-cancer-screening", params={"n_estimators": 3, "max_depth": 1},
+               actor="maria.lopez")  # a cheaper forest, to see whether it holds up: it does not
+    weak_job = submit_retrain(ws, "breast-cancer-screening", actor="maria.lopez")
+    start_queued(ws)
+    done = wait_for_job(ws, churn_job, timeout=300)
+    wait_for_job(ws, weak_job, timeout=300)
+    progress(0.97, "Promoting the churn challenger")
+    if done.result and done.result.get("version") and (done.result.get("gate") or {}).get("passed"):
+        promote_version(ws, "customer-churn", int(done.result["version"]), "production",
+                        "Retrained on the labelled weeks; gate passed against v1 on the same rows.",
+                        actor="james.chen")
