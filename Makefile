@@ -25,6 +25,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/registry_bench.py
 	$(BIN)/python benchmarks/drift_bench.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_stall_bench.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_jobs_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

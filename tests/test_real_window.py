@@ -23,7 +23,7 @@ def test_screenshots_of_every_page_in_a_real_x_window(tmp_path, qapp):
         ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", sys.executable, "-m", "app.ui.screenshots",
          "--out", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    for name in ("overview", "models", "monitoring", "audit", "register"):
+    for name in ("overview", "models", "monitoring", "audit", "register", "jobs", "retrain"):
         image = QImage(str(tmp_path / f"{name}.png"))
         assert not image.isNull(), name
         assert image.width() >= 600 and image.height() >= 400, name

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 import app
+from app.core.jobs import JobState
 from app.core.settings import WorkspacePaths
 from app.services.queries import workspace_is_empty
 from app.store.workspace import Workspace, open_workspace
@@ -19,13 +20,16 @@ from app.ui import theme
 from app.ui.audit_page import AuditPage
 from app.ui.dropfiles import dropped_model_file
 from app.ui.first_run import DemoLoader, FirstRunDialog
+from app.ui.jobs_close import CloseChoice, CloseGuard, ask_close_choice
+from app.ui.jobs_page import JobsPage
+from app.ui.jobs_watcher import JobsWatcher
 from app.ui.messages import show_error
 from app.ui.models_page import ModelsPage
 from app.ui.monitoring_page import MonitoringPage
 from app.ui.notifications import AlertNotifier
 from app.ui.overview_page import OverviewPage
-from app.ui.placeholder_page import PlaceholderPage
 from app.ui.resources import resource_path
+from app.ui.retrain_dialog import RetrainDialog
 from app.ui.tasks import TaskRunner
 
 __all__ = ["MainWindow", "PAGES"]
@@ -50,6 +54,12 @@ class MainWindow(QMainWindow):
         self.first_run_dialog: FirstRunDialog | None = None
         self.demo_loader: DemoLoader | None = None
         self.notifier: AlertNotifier | None = None
+        self.watcher: JobsWatcher | None = None
+        self.close_guard: CloseGuard | None = None
+        self.retrain_dialog: RetrainDialog | None = None
+        self._close_choice: CloseChoice | None = None  # set by close_with: closing asks nothing
+        self._close_ready = False  # the jobs were waited for or cancelled: close without asking again
+        self._retrained = False  # a retrain registered a version since Models / Monitoring were last loaded
         self._audit_stale = True
         self.setWindowIcon(theme.app_icon())
         self.setAcceptDrops(True)
@@ -144,14 +154,13 @@ class MainWindow(QMainWindow):
         self.overview_page = OverviewPage(self.ws, self.runner, self)
         self.models_page = ModelsPage(self.ws, self.runner, self)
         self.monitoring_page = MonitoringPage(self.ws, self.runner, self, settings=self.settings)
-        self.jobs_page = PlaceholderPage(
-            "Jobs", "Background retraining jobs will appear here, with their progress, logs and results, "
-            "while they run in separate processes.", "jobs")
+        self.jobs_page = JobsPage(self.ws, self.runner, self)
         self.audit_page = AuditPage(self.ws, self.runner, self)
         for page in self._pages():
             self.stack.addWidget(page)
         self.models_page.models_changed.connect(self._on_models_changed)
         self._wire_monitoring()
+        self._wire_jobs()
         self._audit_stale = True
         self.path_label.setText(f"Workspace: {self.ws.root}")
         self.path_label.setToolTip(str(self.ws.paths.db))
@@ -180,6 +189,51 @@ class MainWindow(QMainWindow):
         self.notifier.alert_activated.connect(lambda alert: self.open_monitoring(alert.model_name, alerts=True))
         self.notifier.start()
 
+    def _wire_jobs(self) -> None:
+        """Retrain buttons, the Jobs page, and the timer that starts queued jobs while the window is open."""
+        self.models_page.retrain_requested.connect(self.open_retrain_dialog)
+        self.monitoring_page.retrain_requested.connect(self.open_retrain_dialog)
+        self.overview_page.jobs_requested.connect(lambda: self.show_page(JOBS))
+        self.jobs_page.version_requested.connect(self.open_model)
+        self.watcher = JobsWatcher(self.ws, self)
+        self.jobs_page.control = self.watcher.control
+        self.watcher.pulsed.connect(lambda p: self.overview_page.set_job_counts(p.counts))
+        self.watcher.pulsed.connect(self.jobs_page.on_pulse)
+        self.watcher.job_finished.connect(self._on_job_finished)
+        self.jobs_page.jobs_cancelled.connect(lambda _jobs: self.watcher.poke())
+        self.close_guard = CloseGuard(self.ws, self.watcher, self)
+        self.close_guard.close_allowed.connect(self._close_when_jobs_settled)
+        self.watcher.start()
+
+    def open_retrain_dialog(self, name: str) -> RetrainDialog:
+        dialog = RetrainDialog(self.ws, self.runner, name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.job_submitted.connect(self._on_job_submitted)
+        dialog.finished.connect(lambda _r: setattr(self, "retrain_dialog", None))
+        self.retrain_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_job_submitted(self, job) -> None:
+        self._audit_stale = True  # job.submitted (and a first recipe) are audited
+        self.show_page(JOBS)
+        self.jobs_page.show_job(job)
+        self.watcher.watch(job.id)
+        self.watcher.poke()  # start_queued now, in the background: no waiting for the next tick
+
+    def _on_job_finished(self, job) -> None:
+        """Pages that a finished job changed reload when they are next shown, not now: a job ending in the
+        background must not make the page in front of the person stutter."""
+        self._audit_stale = True
+        if job.state is JobState.SUCCEEDED and job.kind == "retrain":
+            self._retrained = True  # the challenger is a new version: Models and Monitoring list it
+            if self.stack.currentIndex() in (MODELS, MONITORING):
+                self._on_page_changed(self.stack.currentIndex())
+        if self.stack.currentIndex() == OVERVIEW:
+            self.overview_page.refresh()
+        if self.jobs_page.isVisible():
+            self.jobs_page.refresh()
+
     # -- pages ------------------------------------------------------------------------------------
     def show_page(self, index: int) -> None:
         self.sidebar.setCurrentRow(index)
@@ -188,6 +242,10 @@ class MainWindow(QMainWindow):
         if index < 0:
             return
         self.stack.setCurrentIndex(index)
+        if index in (MODELS, MONITORING) and self._retrained:
+            self._retrained = False
+            self.models_page.refresh()
+            self.monitoring_page.refresh()
         if index == OVERVIEW:
             self.overview_page.refresh()
         if index == AUDIT and self._audit_stale:
@@ -202,10 +260,10 @@ class MainWindow(QMainWindow):
         self.overview_page.refresh()
 
     # -- links between pages --------------------------------------------------------------------------
-    def open_model(self, name: str = "") -> None:
+    def open_model(self, name: str = "", version: int | None = None) -> None:
         self.show_page(MODELS)
         if name:
-            self.models_page.select_model(name)
+            self.models_page.select_model(name, version)
 
     def open_monitoring(self, name: str = "", *, alerts: bool = False) -> None:
         self.show_page(MONITORING)
@@ -297,6 +355,11 @@ class MainWindow(QMainWindow):
         if self.notifier is not None:
             self.notifier.stop()  # its polls read the old workspace
             self.notifier.deleteLater()
+        if self.watcher is not None:
+            self.watcher.stop()  # jobs keep running: they belong to their own processes
+            self.watcher.deleteLater()
+            self.close_guard.deleteLater()
+        self.jobs_page.stop()
         for page in self._pages():
             self.stack.removeWidget(page)
             page.deleteLater()
@@ -330,6 +393,8 @@ class MainWindow(QMainWindow):
             self._on_models_changed()
             if self.notifier is not None:
                 self.notifier.start()  # the demo's alerts are history, not news
+            if self.watcher is not None:
+                self.watcher.poke()  # the demo ran retrain jobs of its own: count them now
             self.demo_loaded.emit()
 
         if self.notifier is not None:
@@ -358,11 +423,34 @@ class MainWindow(QMainWindow):
             self.show_page(MODELS)
             self.models_page.open_register_dialog(model_file=path)
 
+    def close_with(self, choice: CloseChoice) -> bool:
+        """Close, answering the running-jobs question with `choice` (what the question's buttons do)."""
+        self._close_choice = choice
+        try:
+            return self.close()
+        finally:
+            self._close_choice = None
+
+    def _close_when_jobs_settled(self) -> None:
+        self._close_ready = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._close_ready and self.close_guard is not None:
+            jobs = self.close_guard.active_jobs()
+            if jobs:
+                choice = self._close_choice or ask_close_choice(self, jobs)
+                if not self.close_guard.decide(choice, jobs):
+                    event.ignore()
+                    return
         self.settings.setValue("window/geometry", self.saveGeometry())
+        if self.watcher is not None:
+            self.watcher.stop()
+        self.jobs_page.stop()
         # Let running writes finish: each is one short transaction, and a half-done one is rolled back anyway.
         self.runner.wait(30_000)
         if self.notifier is not None:
             self.notifier.stop()
         self.ws.close()
+        self._close_ready = True  # closed once: a later close() (e.g. at exit) asks nothing
         super().closeEvent(event)

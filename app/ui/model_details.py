@@ -18,6 +18,7 @@ from app.ui import theme
 from app.ui.formatting import fmt_time
 from app.ui.forms import section_label
 from app.ui.tables import RECORD_ROLE, HistoryTableModel, StageBadgeDelegate, VersionsTableModel
+from app.ui.version_chart import VersionMetricsPanel
 from app.ui.version_panel import VersionPanel
 
 __all__ = ["ModelDetails", "make_table"]
@@ -48,6 +49,7 @@ class ModelDetails(QWidget):
 
     stage_change_requested = Signal(object, object)  # Version, Stage
     version_selected = Signal(object)  # Version or None
+    retrain_requested = Signal(str)  # the model's name
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -106,11 +108,20 @@ class ModelDetails(QWidget):
         history_layout.addWidget(self.history_title)
         history_layout.addWidget(self.history_view, 1)
 
+        self.metrics_panel = VersionMetricsPanel()
+        right = QSplitter(Qt.Orientation.Vertical)  # the history above, every version's metrics below
+        right.setChildrenCollapsible(False)
+        right.addWidget(history)
+        right.addWidget(self.metrics_panel)
+        right.setStretchFactor(0, 3)
+        right.setStretchFactor(1, 2)
+        right.setSizes([330, 200])
+
         # Versions span the full width (seven columns); below, the selected version beside the history.
         bottom = QSplitter(Qt.Orientation.Horizontal)
         bottom.setChildrenCollapsible(False)
         bottom.addWidget(self.version_panel)
-        bottom.addWidget(history)
+        bottom.addWidget(right)
         bottom.setStretchFactor(0, 2)
         bottom.setStretchFactor(1, 3)
         bottom.setSizes([480, 720])
@@ -142,6 +153,11 @@ class ModelDetails(QWidget):
         top.addSpacing(10)
         top.addWidget(self.risk_label)
         top.addStretch(1)
+        self.retrain_button = QPushButton("Retrain…")
+        self.retrain_button.setToolTip("Fit a challenger from this model's recipe in a background job; it is "
+                                       "compared with the champion and registered in Staging")
+        self.retrain_button.clicked.connect(lambda: self.model and self.retrain_requested.emit(self.model.name))
+        top.addWidget(self.retrain_button)
         self.description_label = QLabel()
         self.description_label.setWordWrap(True)
         self.use_label = QLabel()
@@ -165,6 +181,7 @@ class ModelDetails(QWidget):
     def clear(self) -> None:
         self.model = None
         self.versions.set_records([])
+        self.metrics_panel.set_versions([])
         self.history_model.set_records([])
         self.version_panel.show_version(None)
         self._stack.setCurrentIndex(0)
@@ -179,6 +196,8 @@ class ModelDetails(QWidget):
         self.history = queries.stage_history(self.ws, name)
         self._fill_header(self.model, versions)
         self.versions.set_records(versions)
+        self.metrics_panel.set_versions(versions)
+        self.retrain_button.setEnabled(bool(versions))
         self.history_model.set_records(self.history)
         self.history_title.setText(f"STAGE HISTORY  ·  {len(self.history)} MOVES" if self.history
                                    else "STAGE HISTORY  ·  NO MOVES YET")

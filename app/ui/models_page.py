@@ -33,6 +33,7 @@ class ModelsPage(QWidget):
     models_changed = Signal()  # something was registered or moved: other pages may refresh
     stage_changed = Signal(list)  # the StageChange records of one promotion
     dialog_opened = Signal(object)  # a register or reason dialog, opened without blocking
+    retrain_requested = Signal(str)  # Retrain… was pressed for this model
 
     def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +85,7 @@ class ModelsPage(QWidget):
 
         self.details = ModelDetails(self.ws, self)
         self.details.stage_change_requested.connect(self.request_stage_change)
+        self.details.retrain_requested.connect(self.retrain_requested)
         self.empty_label = QLabel(
             "<p style='font-size:15pt; font-weight:600'>No models registered yet</p>"
             "<p>Register a fitted scikit-learn model with <b>Register model…</b> (Ctrl+N),<br>"

@@ -40,6 +40,7 @@ class MonitoringPage(QWidget):
     models_changed = Signal()  # a retirement archived a Production version
     dialog_opened = Signal(object)
     load_failed = Signal(object)
+    retrain_requested = Signal(str)  # Retrain… was pressed for the model shown
 
     def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None,
                  settings: QSettings | None = None) -> None:
@@ -71,6 +72,11 @@ class MonitoringPage(QWidget):
         self.record_button.setToolTip("Record a batch scored elsewhere (its predictions optional)")
         self.labels_button = QPushButton("Attach labels…")
         self.labels_button.setToolTip("Attach the true outcomes of the selected batch")
+        self.retrain_button = QPushButton("Retrain…")
+        self.retrain_button.setToolTip("Fit a challenger on the training data plus the labelled batches, in a "
+                                       "background job; it is registered in Staging")
+        self.retrain_button.clicked.connect(lambda: self.current_model() and
+                                            self.retrain_requested.emit(self.current_model()))
         top = QHBoxLayout()
         top.addWidget(title)
         top.addSpacing(12)
@@ -78,7 +84,7 @@ class MonitoringPage(QWidget):
         top.addSpacing(8)
         top.addWidget(self.info_label, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
-        for button in (self.labels_button, self.record_button, self.score_button):
+        for button in (self.retrain_button, self.labels_button, self.record_button, self.score_button):
             top.addWidget(button)
 
         self.over_time = DriftOverTime()
@@ -222,6 +228,7 @@ class MonitoringPage(QWidget):
             f"{open_alerts} open alert{'s' if open_alerts != 1 else ''}")
         self.score_button.setEnabled(bool(data.versions))
         self.record_button.setEnabled(bool(data.versions))
+        self.retrain_button.setEnabled(bool(data.versions))
         self.alerts_panel.set_alerts(data.alerts)
         self.table_tabs.setTabText(ALERTS_TAB, f"Alerts ({open_alerts} open)")
         self.table_tabs.setTabText(BATCHES_TAB, f"Batches ({len(data.batches)})")

@@ -67,6 +67,7 @@ class OverviewPage(QWidget):
     alerts_requested = Signal(str)  # open Monitoring's alerts for this model ("" = the one it shows)
     audit_requested = Signal()
     verify_requested = Signal()
+    jobs_requested = Signal()
 
     def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -116,8 +117,9 @@ class OverviewPage(QWidget):
         audit_row = QHBoxLayout()
         audit_row.addWidget(self.audit_label, 1)
         audit_row.addWidget(self.verify_button)
-        self.jobs_label = QLabel("Jobs: background retraining arrives with the Jobs page.")
-        self.jobs_label.setObjectName("Muted")
+        self.jobs_label = self._link_label()
+        self.job_counts = None  # JobCounts from the window's job timer
+        self.set_job_counts(None)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 14, 18, 12)
@@ -157,6 +159,8 @@ class OverviewPage(QWidget):
             signal.emit(name)
         elif kind == "audit":
             self.audit_requested.emit()
+        elif kind == "jobs":
+            self.jobs_requested.emit()
 
     def _busiest_model(self) -> str:
         by_model = self.data.alerts_by_model if self.data else {}
@@ -186,6 +190,19 @@ class OverviewPage(QWidget):
         self.attention_label.setText(models_table(loaded))
         self.alerts_label.setText(alerts_table(loaded))
         self.overview_loaded.emit(data)
+
+    def set_job_counts(self, counts) -> None:
+        """Running, queued, and failed or interrupted in the last 7 days; the line links to the Jobs page."""
+        self.job_counts = counts
+        link = theme.color("link").name()
+        if counts is None:
+            self.jobs_label.setText(f"Reading the jobs… <a style='color:{link}' href='jobs:'>Open the Jobs page</a>")
+            return
+        failed = (f"<span style='color:{theme.color('error').name()}; font-weight:600'>{counts.failed_recent} failed "
+                  f"or interrupted</span>" if counts.failed_recent else "none failed or interrupted")
+        self.jobs_label.setText(
+            f"<a style='color:{link}' href='jobs:'>{counts.running} running · {counts.queued} queued</a>"
+            f" · {failed} in the last 7 days. <a style='color:{link}' href='jobs:'>Open the Jobs page</a>")
 
     # -- audit ------------------------------------------------------------------------------------
     def set_verification(self, result: VerifyResult) -> None:
@@ -224,3 +241,4 @@ class OverviewPage(QWidget):
         if event.type() == QEvent.Type.PaletteChange and self.loaded is not None:
             self._show(self.loaded)  # link and highlight colours come from the theme
             self._render_audit()
+            self.set_job_counts(self.job_counts)
