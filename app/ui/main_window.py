@@ -17,6 +17,7 @@ from app.core.settings import WorkspacePaths
 from app.services.queries import workspace_is_empty
 from app.store.workspace import Workspace, open_workspace
 from app.ui import theme
+from app.ui.approvals_page import ApprovalsPage
 from app.ui.audit_page import AuditPage
 from app.ui.dropfiles import dropped_model_file
 from app.ui.first_run import DemoLoader, FirstRunDialog
@@ -32,11 +33,14 @@ from app.ui.resources import resource_path
 from app.ui.retrain_dialog import RetrainDialog
 from app.ui.tasks import TaskRunner
 
-__all__ = ["MainWindow", "PAGES"]
+__all__ = ["MainWindow", "PAGES", "OVERVIEW", "MODELS", "MONITORING", "JOBS", "APPROVALS", "AUDIT"]
 
 PAGES = (("Overview", "overview"), ("Models", "models"), ("Monitoring", "monitoring"), ("Jobs", "jobs"),
-         ("Audit", "audit"))
-OVERVIEW, MODELS, MONITORING, JOBS, AUDIT = range(5)
+         ("Approvals", "approvals"), ("Audit", "audit"))
+OVERVIEW, MODELS, MONITORING, JOBS, APPROVALS, AUDIT = range(6)
+# Ctrl+4 meant Audit before Approvals existed: it keeps that meaning, Approvals takes the next free digit.
+_SHORTCUTS = {OVERVIEW: "Ctrl+0", MODELS: "Ctrl+1", MONITORING: "Ctrl+2", JOBS: "Ctrl+3", AUDIT: "Ctrl+4",
+              APPROVALS: "Ctrl+5"}
 
 
 class MainWindow(QMainWindow):
@@ -126,7 +130,7 @@ class MainWindow(QMainWindow):
         self.search_action = self._action(view_menu, "&Find model", "Ctrl+F", self._focus_search)
         view_menu.addSeparator()
         self.page_actions = [
-            self._action(view_menu, title, f"Ctrl+{i}", lambda _=False, i=i: self.show_page(i))
+            self._action(view_menu, title, _SHORTCUTS[i], lambda _=False, i=i: self.show_page(i))
             for i, (title, _icon) in enumerate(PAGES)
         ]
         view_menu.addSeparator()
@@ -155,12 +159,14 @@ class MainWindow(QMainWindow):
         self.models_page = ModelsPage(self.ws, self.runner, self)
         self.monitoring_page = MonitoringPage(self.ws, self.runner, self, settings=self.settings)
         self.jobs_page = JobsPage(self.ws, self.runner, self)
+        self.approvals_page = ApprovalsPage(self.ws, self.runner, self)
         self.audit_page = AuditPage(self.ws, self.runner, self)
         for page in self._pages():
             self.stack.addWidget(page)
         self.models_page.models_changed.connect(self._on_models_changed)
         self._wire_monitoring()
         self._wire_jobs()
+        self._wire_approvals()
         self._audit_stale = True
         self.path_label.setText(f"Workspace: {self.ws.root}")
         self.path_label.setToolTip(str(self.ws.paths.db))
@@ -171,7 +177,24 @@ class MainWindow(QMainWindow):
             self._on_page_changed(OVERVIEW)
 
     def _pages(self) -> tuple[QWidget, ...]:
-        return (self.overview_page, self.models_page, self.monitoring_page, self.jobs_page, self.audit_page)
+        return (self.overview_page, self.models_page, self.monitoring_page, self.jobs_page, self.approvals_page,
+                self.audit_page)
+
+    def _wire_approvals(self) -> None:
+        """The sidebar count of pending requests, and reloads after stage changes and decisions."""
+        self._update_approvals_label()
+        self.approvals_page.approvals_changed.connect(self._update_approvals_label)
+        self.approvals_page.decision_made.connect(self._on_approval_decided)
+        self.models_page.stage_changed.connect(lambda _moves: self.approvals_page.refresh())
+        self.approvals_page.refresh()  # the count shows before the page is first opened
+
+    def _update_approvals_label(self) -> None:
+        pending = self.approvals_page.pending_count()
+        self.sidebar.item(APPROVALS).setText(f"Approvals ({pending})" if pending else "Approvals")
+
+    def _on_approval_decided(self, _result) -> None:
+        self.models_page.refresh()  # an approval moved a version to Production
+        self._on_models_changed()
 
     def _wire_monitoring(self) -> None:
         """Overview links, monitoring writes and new-alert notifications, for the current workspace."""
@@ -192,6 +215,7 @@ class MainWindow(QMainWindow):
     def _wire_jobs(self) -> None:
         """Retrain buttons, the Jobs page, and the timer that starts queued jobs while the window is open."""
         self.models_page.retrain_requested.connect(self.open_retrain_dialog)
+        self.models_page.job_submitted.connect(self._on_job_submitted)  # Reproduce
         self.monitoring_page.retrain_requested.connect(self.open_retrain_dialog)
         self.overview_page.jobs_requested.connect(lambda: self.show_page(JOBS))
         self.jobs_page.version_requested.connect(self.open_model)
@@ -248,6 +272,8 @@ class MainWindow(QMainWindow):
             self.monitoring_page.refresh()
         if index == OVERVIEW:
             self.overview_page.refresh()
+        if index == APPROVALS:
+            self.approvals_page.refresh()
         if index == AUDIT and self._audit_stale:
             self._audit_stale = False
             self.audit_page.refresh()
@@ -306,6 +332,10 @@ class MainWindow(QMainWindow):
         self.theme_actions[name].setChecked(True)
         self._update_icons()
         self.models_page.refresh()  # colours of badges and risk tiers are read when rows are painted
+        for page in self._pages():
+            apply = getattr(page, "apply_theme", None)
+            if callable(apply):
+                apply()  # charts are drawn with colours read at paint time, not from the style sheet
 
     def _update_icons(self) -> None:
         for row, (_title, icon_name) in enumerate(PAGES):

@@ -50,6 +50,7 @@ class ModelDetails(QWidget):
     stage_change_requested = Signal(object, object)  # Version, Stage
     version_selected = Signal(object)  # Version or None
     retrain_requested = Signal(str)  # the model's name
+    reproduce_requested = Signal(object)  # the Version to refit from its recorded lineage
 
     def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,9 +86,16 @@ class ModelDetails(QWidget):
         self.staging_button.clicked.connect(lambda: self._request(Stage.STAGING))
         self.production_button.clicked.connect(lambda: self._request(Stage.PRODUCTION))
         self.archive_button.clicked.connect(lambda: self._request(Stage.ARCHIVED))
+        self.reproduce_button = QPushButton("Reproduce")
+        self.reproduce_button.setToolTip("Refit this version from its recorded data and settings in a background "
+                                         "job and check that its metrics come out the same")
+        self.reproduce_button.clicked.connect(
+            lambda: self.current_version() and self.reproduce_requested.emit(self.current_version()))
         buttons = QHBoxLayout()
         buttons.addWidget(section_label("Versions"))
         buttons.addStretch(1)
+        buttons.addWidget(self.reproduce_button)
+        buttons.addSpacing(12)
         for b in (self.staging_button, self.production_button, self.archive_button):
             buttons.addWidget(b)
         versions_box = QWidget()
@@ -275,6 +283,7 @@ class ModelDetails(QWidget):
 
     def _update_buttons(self, version: Version | None) -> None:
         stage = version.stage if version else None
+        self.reproduce_button.setEnabled(version is not None)
         self.staging_button.setEnabled(stage in (Stage.NONE, Stage.ARCHIVED))
         self.production_button.setEnabled(stage is not None and stage is not Stage.PRODUCTION)
         self.archive_button.setEnabled(stage in (Stage.NONE, Stage.STAGING, Stage.PRODUCTION))

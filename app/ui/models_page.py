@@ -7,14 +7,19 @@ from pathlib import Path
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QStackedWidget, QVBoxLayout, QWidget,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton, QSplitter, QStackedWidget, QVBoxLayout,
+    QWidget,
 )
 
+from app.core.approvals import Promotion
 from app.core.entities import Stage, Version
+from app.core.jobs import Job
 from app.services import queries
-from app.services.stages import promote_version
+from app.services.jobs import get_job
+from app.services.reproduce import submit_reproduce
 from app.store.workspace import Workspace
 from app.ui import theme
+from app.ui.approvals_actions import promote_with_policy
 from app.ui.dropfiles import dropped_model_file
 from app.ui.messages import show_error
 from app.ui.model_details import ModelDetails, make_table
@@ -23,7 +28,12 @@ from app.ui.stage_dialog import StageChangeDialog
 from app.ui.tables import RECORD_ROLE, ModelFilterProxy, ModelsTableModel, StageBadgeDelegate
 from app.ui.tasks import TaskRunner
 
-__all__ = ["ModelsPage"]
+__all__ = ["ModelsPage", "submit_reproduce_job"]
+
+
+def submit_reproduce_job(ws: Workspace, name: str, number: int) -> Job:
+    """Queue a reproduction of one version and return the queued Job (off the GUI thread)."""
+    return get_job(ws, submit_reproduce(ws, name, number), with_log=False)
 
 
 class ModelsPage(QWidget):
@@ -34,6 +44,8 @@ class ModelsPage(QWidget):
     stage_changed = Signal(list)  # the StageChange records of one promotion
     dialog_opened = Signal(object)  # a register or reason dialog, opened without blocking
     retrain_requested = Signal(str)  # Retrain… was pressed for this model
+    promotion_requested = Signal(object)  # the Promotion whose move became a pending approval request
+    job_submitted = Signal(object)  # a Job this page queued (Reproduce)
 
     def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -86,6 +98,7 @@ class ModelsPage(QWidget):
         self.details = ModelDetails(self.ws, self)
         self.details.stage_change_requested.connect(self.request_stage_change)
         self.details.retrain_requested.connect(self.retrain_requested)
+        self.details.reproduce_requested.connect(self.reproduce)
         self.empty_label = QLabel(
             "<p style='font-size:15pt; font-weight:600'>No models registered yet</p>"
             "<p>Register a fitted scikit-learn model with <b>Register model…</b> (Ctrl+N),<br>"
@@ -202,15 +215,31 @@ class ModelsPage(QWidget):
         return dialog
 
     def _promote(self, version: Version, stage: Stage, reason: str) -> None:
+        """Under separation of duties a move to Production becomes a request (announced by
+        promote_with_policy); the page reloads either way."""
         name, number = version.model_name, version.number
 
-        def done(moves: list) -> None:
+        def done(promotion: Promotion) -> None:
             self.refresh(select=name, version=number)
-            self.stage_changed.emit(moves)
+            if promotion.pending:
+                self.promotion_requested.emit(promotion)
+            self.stage_changed.emit(promotion.moves)
             self.models_changed.emit()
 
-        self.runner.submit(promote_version, self.ws, name, number, stage.value, reason,
-                           on_success=done, on_error=lambda exc: self._failed(exc, name, "Stage not changed"))
+        def failed(exc: BaseException) -> None:
+            # promote_with_policy already showed the error; keep the box for callers and tests
+            boxes = self.findChildren(QMessageBox, "ErrorBox")
+            self.last_error = boxes[-1] if boxes else None
+            self.refresh(select=name)  # the workspace may have moved on (another user, another process)
+
+        promote_with_policy(self, self.ws, self.runner, name, number, stage, reason, on_done=done, on_error=failed)
+
+    # -- reproduction -----------------------------------------------------------------------------
+    def reproduce(self, version: Version) -> None:
+        """Queue a reproduction job; `job_submitted` lets the window show it on the Jobs page."""
+        self.runner.submit(submit_reproduce_job, self.ws, version.model_name, version.number,
+                           on_success=self.job_submitted.emit,
+                           on_error=lambda exc: self._failed(exc, version.model_name, "Reproduction not started"))
 
     def _failed(self, exc: BaseException, name: str | None, title: str) -> None:
         self.last_error = show_error(self, exc, title)

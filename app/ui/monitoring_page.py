@@ -21,12 +21,14 @@ from app.ui.monitoring_actions import AlertActions, BatchActions
 from app.ui.monitoring_data import MonitoringData, load_monitoring
 from app.ui.monitoring_tables import BatchesTableModel
 from app.ui.performance_panel import PerformancePanel
+from app.ui.shadow_panel import ShadowPanel
 from app.ui.tables import RECORD_ROLE
 from app.ui.tasks import TaskRunner
 
-__all__ = ["MonitoringPage", "BATCHES_TAB", "ALERTS_TAB"]
+__all__ = ["MonitoringPage", "BATCHES_TAB", "ALERTS_TAB", "DRIFT_TAB", "PERFORMANCE_TAB", "SHADOW_TAB"]
 
 BATCHES_TAB, ALERTS_TAB = 0, 1
+DRIFT_TAB, PERFORMANCE_TAB, SHADOW_TAB = 0, 1, 2
 _SETTINGS_KEY = "monitoring/model"
 
 
@@ -93,6 +95,9 @@ class MonitoringPage(QWidget):
         self.time_tabs = QTabWidget()
         self.time_tabs.addTab(self.over_time, "Drift over time")
         self.time_tabs.addTab(self.performance_panel, "Performance over time")
+        self.shadow_panel = ShadowPanel(self.ws, self.runner, self)
+        self.time_tabs.addTab(self.shadow_panel, "Shadow")
+        self.data_changed.connect(self.shadow_panel.refresh)  # a scored batch may carry new shadow scores
 
         self.batch_drift = BatchDrift()
         self.batch_drift.feature_chosen.connect(self._on_feature_chosen)
@@ -143,6 +148,8 @@ class MonitoringPage(QWidget):
             self.load(name, select_batch)
 
     def load(self, name: str, select_batch: int | None = None) -> None:
+        if name != self.shadow_panel.name:
+            self.shadow_panel.set_model(name)
         self._seq += 1
         seq, self._pending_batch = self._seq, select_batch
         self.runner.submit(load_monitoring, self.ws, name, on_success=lambda d: self._apply(d, seq),
@@ -309,6 +316,9 @@ class MonitoringPage(QWidget):
             self.split.setSizes([int(total * 0.40), int(total * 0.31), total - int(total * 0.40) - int(total * 0.31)])
 
     # -- theme ------------------------------------------------------------------------------------
+    def apply_theme(self) -> None:
+        self.shadow_panel.apply_theme()
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:  # the theme switched: charts are not styled by QSS
