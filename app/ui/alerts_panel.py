@@ -8,7 +8,7 @@ from PySide6.QtCore import QItemSelectionModel, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from app.core.monitoring import Alert, AlertStatus
-from app.ui.model_details import make_table
+from app.ui.tables import make_table
 from app.ui.monitoring_tables import AlertsTableModel
 from app.ui.tables import RECORD_ROLE
 

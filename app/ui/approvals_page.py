@@ -17,8 +17,9 @@ from app.store.workspace import Workspace
 from app.ui import theme
 from app.ui.approvals_actions import promote_with_policy
 from app.ui.approvals_dialogs import DecisionDialog
+from app.ui.tables import make_table
 from app.ui.approvals_table import (
-    ApprovalsTableModel, criteria_html, decision_text, failed_criteria, make_approvals_table, stage_now,
+    ApprovalsTableModel, criteria_html, decision_text, failed_criteria, stage_now,
 )
 from app.ui.formatting import fmt_time
 from app.ui.messages import describe_error, show_error
@@ -102,7 +103,7 @@ class ApprovalsPage(QWidget):
         banner_layout.addWidget(self.policy_label)
 
         self.model = ApprovalsTableModel(self)
-        self.table = make_approvals_table(self.model)
+        self.table = make_table(self.model)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._selection_changed())
         self.details_label = QLabel()
         self.details_label.setTextFormat(Qt.TextFormat.RichText)

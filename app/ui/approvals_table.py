@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from html import escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
 from app.core.approvals import Approval, ApprovalStatus
 from app.core.entities import Stage
@@ -14,7 +13,7 @@ from app.ui import theme
 from app.ui.formatting import fmt_time
 from app.ui.tables import Column, RecordTableModel
 
-__all__ = ["ApprovalsTableModel", "make_approvals_table", "failed_criteria", "override_text", "decision_text",
+__all__ = ["ApprovalsTableModel", "failed_criteria", "override_text", "decision_text",
            "STATUS_COLUMN", "stage_now", "criteria_html"]
 
 STATUS_COLUMN = 7
@@ -96,23 +95,3 @@ class ApprovalsTableModel(RecordTableModel):
         if role == Qt.ItemDataRole.ForegroundRole and col.text(rec) == "—":
             return theme.color("muted")
         return None
-
-
-def make_approvals_table(model: ApprovalsTableModel) -> QTableView:
-    """A read-only, row-selecting table in the window's shared look."""
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
-    view.verticalHeader().setDefaultSectionSize(30)
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setStretchLastSection(True)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setMinimumSectionSize(40)
-    return view

@@ -15,7 +15,7 @@ from app.ui.jobs_details import JobDetails
 from app.ui.jobs_log import JobLog
 from app.ui.jobs_model import DURATION_COLUMN, PROGRESS_COLUMN, STATE_COLUMN, JobProgressDelegate, JobsTableModel
 from app.ui.messages import describe_error, show_error
-from app.ui.model_details import make_table
+from app.ui.tables import make_table
 from app.ui.tables import RECORD_ROLE
 from app.ui.tasks import TaskRunner
 

@@ -6,8 +6,8 @@ from html import escape
 
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView, QFrame, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSplitter, QStackedWidget,
-    QTableView, QVBoxLayout, QWidget,
+    QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
 from app.core.entities import Dataset, Model, Stage, StageChange, Version
@@ -17,31 +17,11 @@ from app.store.workspace import Workspace
 from app.ui import theme
 from app.ui.formatting import fmt_time
 from app.ui.forms import section_label
-from app.ui.tables import RECORD_ROLE, HistoryTableModel, StageBadgeDelegate, VersionsTableModel
+from app.ui.tables import RECORD_ROLE, HistoryTableModel, StageBadgeDelegate, VersionsTableModel, make_table
 from app.ui.version_chart import VersionMetricsPanel
 from app.ui.version_panel import VersionPanel
 
-__all__ = ["ModelDetails", "make_table"]
-
-
-def make_table(model, *, stretch_last: bool = True) -> QTableView:
-    """A read-only, row-selecting table with the look every table in the window shares."""
-    view = QTableView()
-    view.setModel(model)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
-    view.verticalHeader().setDefaultSectionSize(30)
-    header = view.horizontalHeader()
-    header.setHighlightSections(False)
-    header.setStretchLastSection(stretch_last)
-    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    header.setMinimumSectionSize(48)
-    return view
+__all__ = ["ModelDetails"]
 
 
 class ModelDetails(QWidget):

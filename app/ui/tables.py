@@ -8,13 +8,16 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
+)
 
 from app.core.entities import ModelSummary, StageChange
 from app.ui import theme
 from app.ui.formatting import estimator_label, fmt_time, key_metrics, short_hash, stage_text
 
 __all__ = [
+    "make_table",
     "Column", "RecordTableModel", "ModelsTableModel", "VersionsTableModel", "HistoryTableModel",
     "ModelFilterProxy", "StageBadgeDelegate", "RECORD_ROLE", "SORT_ROLE", "STAGE_ROLE",
 ]
@@ -251,3 +254,23 @@ class StageBadgeDelegate(QStyledItemDelegate):
         width += (len(stages) - 1) * (fm.horizontalAdvance("→") + 2 * self._GAP)
         size.setWidth(max(size.width(), width + 8))
         return size
+
+
+def make_table(model, *, stretch_last: bool = True) -> QTableView:
+    """A read-only, row-selecting table with the look every table in the window shares."""
+    view = QTableView()
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.setAlternatingRowColors(True)
+    view.setShowGrid(False)
+    view.setWordWrap(False)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(30)
+    header = view.horizontalHeader()
+    header.setHighlightSections(False)
+    header.setStretchLastSection(stretch_last)
+    header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    header.setMinimumSectionSize(48)
+    return view
