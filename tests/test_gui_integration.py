@@ -139,3 +139,25 @@ def test_reproduce_queues_a_job_shows_it_and_the_metrics_match(qtbot, registered
     assert done.state is JobState.SUCCEEDED, done.error
     assert done.result["match"] is True and "reproduced exactly" in done.result["summary"]
     _close(qtbot, window, registered)
+
+
+def test_the_window_pulse_fires_a_due_schedule_once(workspace, classifier_files):
+    """While the app runs, its job timer is the scheduler: a due cron schedule submits one retrain."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.services.jobs import cancel_job, list_jobs
+    from app.services.register import register_model
+    from app.services.schedules import set_schedule
+    from app.services.stages import promote_version
+    from app.ui.jobs_data import pulse
+
+    files = classifier_files
+    register_model(workspace, "cancer", files.model, files.train, "target", test_data=files.test)
+    promote_version(workspace, "cancer", 1, "production", "go live")
+    set_schedule(workspace, "cancer", cron="0 6 * * 1", now=datetime.now(UTC) - timedelta(days=8))
+    pulse(workspace)
+    pulse(workspace)  # a second tick must not fire the same due run again
+    jobs = [j for j in list_jobs(workspace, limit=None) if j.kind == "retrain"]
+    assert len(jobs) == 1 and jobs[0].model_name == "cancer"
+    for job in jobs:
+        cancel_job(workspace, job.id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,10 +11,12 @@ from app.core.entities import Stage, Version
 from app.core.errors import ConflictError, StewardError
 from app.core.jobs import Job, JobState, Recipe
 from app.services import jobs as job_service
-from app.services import queries
+from app.services import queries, schedules
 from app.services.monitoring_queries import performance_history
 from app.services.recipes import get_recipe
 from app.store.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ACTIVE", "JobCounts", "JobsPulse", "RetrainOutcome", "JobsView", "RetrainContext", "is_active",
            "job_counts", "active_jobs", "pulse", "load_jobs_view", "load_outcome", "load_retrain_context",
@@ -98,7 +101,12 @@ def active_jobs(ws: Workspace) -> list[Job]:
 
 
 def pulse(ws: Workspace, watched: tuple[int, ...] = ()) -> JobsPulse:
-    """Settle dead workers, start queued jobs in free slots, then report (the window's timer calls this)."""
+    """Fire due schedules, settle dead workers, start queued jobs in free slots, then report (the
+    window's timer calls this: while the app runs it is the scheduler; `steward run-due` when not)."""
+    try:
+        schedules.run_due(ws, start=False)
+    except StewardError as exc:  # one bad schedule must not stop the jobs from being watched
+        log.warning("Scheduled retrains could not be fired: %s", exc)
     started = tuple(job_service.start_queued(ws))
     active = active_jobs(ws)
     ids = {j.id for j in active}
