@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
 from app.core.entities import Stage, Version
+from app.ui.forms import error_label, set_field_error
 
 __all__ = ["StageChangeDialog", "describe_move"]
 
@@ -48,17 +49,14 @@ class StageChangeDialog(QDialog):
         self.reason_edit.setPlaceholderText("Why? e.g. 'Passed validation on the October holdout; approved by risk.'")
         self.reason_edit.setFixedHeight(84)
         self.reason_edit.setTabChangesFocus(True)
-        self.error_label = QLabel("")
-        self.error_label.setObjectName("FieldError")
-        self.error_label.setWordWrap(True)
-        self.error_label.hide()
+        self.error_label = error_label()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText(ok_text)
         self.ok_button.setObjectName("Primary")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
-        self.reason_edit.textChanged.connect(self._clear_error)
+        self.reason_edit.textChanged.connect(lambda: set_field_error(self.reason_edit, self.error_label, ""))
         reason_label = QLabel("Reason (kept in the stage history and the audit log)")
         layout.addWidget(heading)
         layout.addWidget(explanation)
@@ -75,15 +73,7 @@ class StageChangeDialog(QDialog):
 
     def accept(self) -> None:
         if not self.reason:
-            self.error_label.setText("Give a reason: every stage change records why it was made.")
-            self.error_label.show()
-            self.reason_edit.setProperty("invalid", True)
-            self.reason_edit.style().polish(self.reason_edit)
+            set_field_error(self.reason_edit, self.error_label,
+                            "Give a reason: every stage change records why it was made.")
             return
         super().accept()
-
-    def _clear_error(self) -> None:
-        if self.error_label.isVisible():
-            self.error_label.hide()
-            self.reason_edit.setProperty("invalid", False)
-            self.reason_edit.style().polish(self.reason_edit)
