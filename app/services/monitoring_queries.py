@@ -24,18 +24,22 @@ def _model_id(session, name: str) -> int:
 
 
 def list_batches(ws: Workspace, name: str, *, limit: int | None = None) -> list[Batch]:
-    """A model's batches, oldest first (the order of a time axis)."""
+    """A model's batches, oldest first (the order of a time axis); `limit` keeps the newest N, chosen
+    in SQL so that asking for the latest batch does not read (and decode the drift JSON of) them all."""
     with ws.db.read() as session:
         mid = _model_id(session, name)
         query = select(SqlBatch, SqlVersion.number).join(SqlVersion, SqlVersion.id == SqlBatch.version_id) \
-            .where(SqlBatch.model_id == mid).order_by(SqlBatch.created_at, SqlBatch.id)
-        rows = session.execute(query).all()
+            .where(SqlBatch.model_id == mid).order_by(SqlBatch.created_at.desc(), SqlBatch.id.desc())
+        if limit:
+            query = query.limit(limit)
+        rows = session.execute(query).all()[::-1]
+        alert_query = select(SqlAlert.id, SqlAlert.batch_id).where(SqlAlert.model_id == mid).order_by(SqlAlert.id)
+        if limit:
+            alert_query = alert_query.where(SqlAlert.batch_id.in_([b.id for b, _ in rows]))
         alerts: dict[int, list[int]] = {}
-        for alert_id, batch_id in session.execute(
-                select(SqlAlert.id, SqlAlert.batch_id).where(SqlAlert.model_id == mid)).all():
+        for alert_id, batch_id in session.execute(alert_query).all():
             alerts.setdefault(batch_id, []).append(alert_id)
-        out = [batch_entity(b, name, number, tuple(alerts.get(b.id, ()))) for b, number in rows]
-        return out[-limit:] if limit else out
+        return [batch_entity(b, name, number, tuple(alerts.get(b.id, ()))) for b, number in rows]
 
 
 def get_batch(ws: Workspace, batch_id: int) -> Batch:
