@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
@@ -18,6 +19,9 @@ __all__ = ["default_max_jobs", "start_queued", "pid_alive", "terminate", "exit_d
 # Workers this process started and has not reaped yet, and the exit codes of those it has.
 _STARTED: dict[int, multiprocessing.process.BaseProcess] = {}
 _EXIT_CODES: dict[int, int] = {}
+# The window polls from a background thread while a user action may cancel from another: one
+# thread must not close a process object the other is still asking is_alive().
+_LOCK = threading.RLock()
 
 
 def default_max_jobs() -> int:
@@ -32,6 +36,11 @@ def output_path(home: Path, job_id: int) -> Path:
 
 def reap_children() -> None:
     """Collect exit codes of our finished workers, so that none lingers as a zombie that looks alive."""
+    with _LOCK:
+        _reap_locked()
+
+
+def _reap_locked() -> None:
     for job_id, proc in list(_STARTED.items()):
         if not proc.is_alive():  # is_alive() waits for the child without blocking
             _EXIT_CODES[pid_key(proc)] = proc.exitcode if proc.exitcode is not None else 0
@@ -48,11 +57,12 @@ def pid_key(proc) -> int:
 
 def exit_description(pid: int | None) -> str:
     """', killed by SIGKILL' / ', exit code 1' when this process started the worker and saw it end."""
-    for proc in list(_STARTED.values()):
-        if proc.pid == pid:
-            # It may have died after the last reap: its main thread shows as a zombie a moment
-            # before the kernel lets the parent collect it (other threads are still exiting).
-            proc.join(1.0)
+    with _LOCK:
+        for proc in list(_STARTED.values()):
+            if proc.pid == pid:
+                # It may have died after the last reap: its main thread shows as a zombie a moment
+                # before the kernel lets the parent collect it (other threads are still exiting).
+                proc.join(1.0)
     reap_children()
     code = _EXIT_CODES.get(pid or -1)
     if code is None:
@@ -137,7 +147,8 @@ def spawn_worker(ws: Workspace, job_id: int) -> int:
     proc = ctx.Process(target=run_job, args=(str(ws.root), job_id, url), name=f"steward-job-{job_id}")
     proc.start()
     _detach(proc)
-    _STARTED[job_id] = proc
+    with _LOCK:
+        _STARTED[job_id] = proc
     return proc.pid
 
 
