@@ -61,6 +61,9 @@ class Dataset:
     source_path: str
     created_at: datetime
     created_by: str
+    description: str = ""
+    source: str = ""
+    limitations: str = ""
 
 @dataclass(frozen=True, slots=True)
 class Model:
@@ -74,6 +77,10 @@ class Model:
     tags: tuple[str, ...]
     created_at: datetime
     created_by: str
+    limitations: str = ""
+    ethical_considerations: str = ""
+    validator: str = ""
+    next_review_at: datetime | None = None
 
 @dataclass(frozen=True, slots=True)
 class ModelSummary:

@@ -30,6 +30,11 @@ class WorkspacePaths:
         return self.root / "reports"
 
     @property
+    def keys(self) -> Path:
+        # The checkpoint signing key: outside the database, so rebuilding the log cannot re-sign it.
+        return self.root / "keys"
+
+    @property
     def backups(self) -> Path:
         return self.root / "backups"
 

@@ -21,6 +21,9 @@ def model_entity(row: SqlModel) -> Model:
         intended_use=row.intended_use, out_of_scope_use=row.out_of_scope_use,
         risk_tier=RiskTier(row.risk_tier), tags=tuple(row.tags or ()),
         created_at=aware(row.created_at), created_by=row.created_by,
+        limitations=row.limitations or "", ethical_considerations=row.ethical_considerations or "",
+        validator=row.validator or "",
+        next_review_at=aware(row.next_review_at) if row.next_review_at else None,
     )
 
 
@@ -45,6 +48,7 @@ def dataset_entity(row: SqlDataset) -> Dataset:
         id=row.id, sha256=row.sha256, name=row.name, format=row.format, rows=row.rows,
         columns=tuple(row.columns), schema=dict(row.schema), size_bytes=row.size_bytes,
         source_path=row.source_path, created_at=aware(row.created_at), created_by=row.created_by,
+        description=row.description or "", source=row.source or "", limitations=row.limitations or "",
     )
 
 

@@ -24,7 +24,7 @@ from app.store.workspace import Workspace
 __all__ = ["ModelCard", "register_model", "validate_model_name", "preview_columns", "update_model_card", "Progress"]
 
 Progress = Callable[[float, str], None]
-_NAME = re.compile(r"^[^\x00-\x1f/\\]{1,200}$")
+_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
 def _no_progress(_fraction: float, _message: str) -> None:
@@ -41,6 +41,9 @@ class ModelCard:
     out_of_scope_use: str = ""
     risk_tier: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    limitations: str = ""
+    ethical_considerations: str = ""
+    validator: str = ""
 
 
 def validate_model_name(name: str) -> str:
@@ -48,7 +51,7 @@ def validate_model_name(name: str) -> str:
     if not _NAME.match(name):
         raise InvalidInputError(
             f"'{name}' is not a usable model name.",
-            hint="Use 1–200 characters without slashes or control characters.",
+            hint="Use 1–200 characters without control characters (tabs, line breaks).",
         )
     return name
 
@@ -193,6 +196,8 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
             name=name, description=card.description, owner=card.owner or actor,
             intended_use=card.intended_use, out_of_scope_use=card.out_of_scope_use,
             risk_tier=card.risk_tier or RiskTier.MEDIUM.value, tags=list(card.tags),
+            limitations=card.limitations, ethical_considerations=card.ethical_considerations,
+            validator=card.validator,
             created_at=now, created_by=actor, updated_at=now, updated_by=actor,
         )
         session.add(model)
@@ -236,7 +241,8 @@ def update_model_card(ws: Workspace, name: str, card: ModelCard, *, actor: str |
         if model is None:
             raise NotFoundError(f"No model named '{name}'.")
         changes = {}
-        for key in ("description", "owner", "intended_use", "out_of_scope_use", "risk_tier"):
+        for key in ("description", "owner", "intended_use", "out_of_scope_use", "risk_tier", "limitations",
+                    "ethical_considerations", "validator"):
             new = getattr(card, key)
             if new and new != getattr(model, key):
                 changes[key] = {"from": getattr(model, key), "to": new}

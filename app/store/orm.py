@@ -26,6 +26,8 @@ __all__ = [
     "SqlApproval",
     "SqlSchedule",
     "SqlShadowScore",
+    "SqlFinding",
+    "SqlReview",
 ]
 
 
@@ -58,6 +60,10 @@ class SqlDataset(Base):
     source_path: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(String(128))
+    # A short datasheet: what the data is, where it came from, what it cannot tell.
+    description: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(Text, default="")
+    limitations: Mapped[str] = mapped_column(Text, default="")
 
 
 class SqlModel(Base):
@@ -75,6 +81,10 @@ class SqlModel(Base):
     created_by: Mapped[str] = mapped_column(String(128))
     updated_at: Mapped[datetime]
     updated_by: Mapped[str] = mapped_column(String(128))
+    limitations: Mapped[str] = mapped_column(Text, default="")
+    ethical_considerations: Mapped[str] = mapped_column(Text, default="")
+    validator: Mapped[str] = mapped_column(String(128), default="")
+    next_review_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     versions: Mapped[list[SqlVersion]] = relationship(
         back_populates="model", order_by="SqlVersion.number", foreign_keys="SqlVersion.model_id"
@@ -351,3 +361,42 @@ class SqlShadowScore(Base):
     agreement: Mapped[float]  # share of rows where challenger and production predict the same class
     performance: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime]
+
+
+class SqlFinding(Base):
+    """An incident or review finding on a model: what went wrong, how bad, what was done about it."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_model_status", "model_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))  # low | medium | high
+    versions: Mapped[list[Any]] = mapped_column(JSON)  # version numbers affected
+    status: Mapped[str] = mapped_column(String(16))  # open | closed
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    corrective_action: Mapped[str] = mapped_column(Text, default="")
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), nullable=True)
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(String(128))
+    closed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    closed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+class SqlReview(Base):
+    """A sign-off: the validator's independent validation, or the owner's attestation, of a model."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (Index("ix_reviews_model_at", "model_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("versions.id"), nullable=True)
+    role: Mapped[str] = mapped_column(String(32))  # validator | owner
+    outcome: Mapped[str] = mapped_column(String(32))  # approved | approved_with_conditions | rejected
+    note: Mapped[str] = mapped_column(Text)
+    reviewer: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime]
