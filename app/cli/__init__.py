@@ -143,6 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.automation import add_parsers as add_automation_parsers
 
     add_automation_parsers(sub)
+    from app.cli.compliance import add_model_parsers
+    from app.cli.compliance import add_parsers as add_compliance_parsers
+
+    add_compliance_parsers(sub)
+    add_model_parsers(model, dataset)
 
     audit = sub.add_parser("audit", help="read and verify the audit log").add_subparsers(
         dest="action", metavar="ACTION", required=True)
@@ -155,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None)
     _add_json(p)
     p = audit.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad event")
+    p.add_argument("--checkpoint", metavar="FILE",
+                   help="also check that the log still extends this checkpoint (a report's .json or a checkpoint file)")
     _add_json(p)
     return parser
 

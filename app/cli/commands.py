@@ -50,7 +50,10 @@ def cmd_gui(args) -> int:
 
 
 def cmd_model(args) -> int:
-    return {"register": _register, "list": _list, "show": _show, "promote": _promote}[args.action](args)
+    from app.cli.compliance import cmd_model_card, cmd_model_signoff
+
+    return {"register": _register, "list": _list, "show": _show, "promote": _promote, "card": cmd_model_card,
+            "signoff": cmd_model_signoff}[args.action](args)
 
 
 def _register(args) -> int:
@@ -155,6 +158,10 @@ def _promote(args) -> int:
 def cmd_dataset(args) -> int:
     from app.services.queries import get_dataset, list_datasets
 
+    if args.action == "describe":
+        from app.cli.compliance import cmd_dataset_describe
+
+        return cmd_dataset_describe(args)
     ws = _ws(args)
     if args.action == "list":
         datasets = list_datasets(ws)
@@ -181,6 +188,10 @@ def cmd_audit(args) -> int:
     from app.services.audit import AuditFilter, list_events, verify_log
 
     ws = _ws(args)
+    if args.action == "verify" and getattr(args, "checkpoint", None):
+        from app.cli.compliance import checkpoint_verify
+
+        return checkpoint_verify(args, ws)
     if args.action == "verify":
         result = verify_log(ws)
         if args.json:
@@ -217,5 +228,6 @@ def dispatch(args: argparse.Namespace) -> int:
                 "settings": monitoring.cmd_settings, "retrain": jobs.cmd_retrain, "jobs": jobs.cmd_jobs,
                 "recipe": jobs.cmd_recipe, "approvals": approvals.cmd_approvals}
     from app.cli.automation import HANDLERS as automation_handlers
+    from app.cli.compliance import HANDLERS as compliance_handlers
 
-    return (handlers | automation_handlers)[args.command](args)
+    return (handlers | automation_handlers | compliance_handlers)[args.command](args)
