@@ -135,6 +135,7 @@ def create_demo(ws: Workspace, progress: Progress | None = None) -> list[str]:
             fitted[tag] = _fit(folder, tag, est, train, target)
         with use_clock(clock):
             _script(ws, data, fitted, clock, lambda f, m: progress(0.5 + 0.2 * f, m))
+            _compliance_records(ws, clock, real_start)
             clock.now = real_start - timedelta(days=7 * _WEEKS + 3)
             _weekly_batches(ws, data, folder, clock, lambda f, m: progress(0.7 + 0.2 * f, m))
     _retrains(ws, progress)
@@ -216,6 +217,62 @@ def _script(ws: Workspace, data, fitted, clock: _ScriptedClock, progress: Progre
 
 
 _WEEKS = 12
+
+
+def _compliance_records(ws: Workspace, clock: _ScriptedClock, real_start: datetime) -> None:
+    """Model cards filled in (one left incomplete), datasheets, validator sign-offs and two findings, so a
+    report of the demo shows evidence and gaps side by side."""
+    from app.services.cards import describe_dataset, set_model_card
+    from app.services.findings import close_finding, open_finding, record_review
+    from app.services.queries import list_datasets
+
+    vera = "vera.novak"  # the independent validator
+    set_model_card(ws, "breast-cancer-screening", {
+        "limitations": "Trained on one hospital's FNA measurements (Wisconsin, 1990s); sensitivity on other "
+                       "devices is unknown until validated.",
+        "ethical_considerations": "A missed malignancy harms the patient: the threshold favours recall, and a "
+                                  "pathologist reads every case regardless of the score.",
+        "validator": vera, "next_review_at": (real_start + timedelta(days=120)).date()}, actor="maria.lopez")
+    set_model_card(ws, "customer-churn", {
+        "limitations": "Synthetic subscriber history; prices and tenure drift quickly after tariff changes.",
+        "ethical_considerations": "Offers must not be withheld from customers on protected characteristics; "
+                                  "no such attributes are inputs.",
+        "validator": vera, "next_review_at": (real_start + timedelta(days=200)).date()}, actor="priya.raman")
+    set_model_card(ws, "diabetes-progression", {
+        "limitations": "442 patients from one study; no external validation.", "validator": vera},
+        actor="james.chen")  # ethical considerations left empty: the report lists it as a gap
+    clock.advance(days=1)
+    sources = {"breast-cancer": ("Fine-needle aspirate features, UCI breast cancer Wisconsin (diagnostic).",
+                                 "scikit-learn bundled dataset (UCI ML repository)"),
+               "churn": ("Subscriber snapshot: tenure, monthly charges, support calls, contract type.",
+                         "billing warehouse extract (synthetic for the demo)"),
+               "wine": ("Chemical analysis of 178 wines from three cultivars.", "UCI wine recognition dataset")}
+    for dataset in list_datasets(ws):
+        for key, (description, source) in sources.items():
+            if dataset.name.startswith(key) and not dataset.name.endswith("batches.csv"):
+                describe_dataset(ws, dataset.sha256, {"description": description, "source": source},
+                                 actor="maria.lopez")
+    clock.advance(days=2)
+    record_review(ws, "breast-cancer-screening", "validator", "approved",
+                  "Independent re-fit on the held-out rows; recall 0.97 ± 0.02 matches the registered figure.",
+                  version=2, actor=vera)
+    record_review(ws, "customer-churn", "validator", "approved_with_conditions",
+                  "Approved for campaign targeting; monthly drift review required after tariff changes.",
+                  version=1, actor=vera)
+    record_review(ws, "customer-churn", "owner", "approved", "Owner attests the card and monitoring plan.",
+                  actor="priya.raman")
+    clock.advance(days=3)
+    finding = open_finding(ws, "customer-churn", "Retention offers sent to already-cancelled accounts",
+                           "Batch input included accounts closed the previous week; 3 % of offers were wasted.",
+                           severity="low", versions=(1,), due=(clock.now + timedelta(days=14)).date(),
+                           actor="priya.raman")
+    clock.advance(days=6)
+    close_finding(ws, finding.id, "Extract now filters accounts closed before the scoring date.",
+                  root_cause="The warehouse view did not apply the closure date.", actor="priya.raman")
+    open_finding(ws, "diabetes-progression", "No external validation cohort",
+                 "The model was validated only on a split of its own study; the validator asked for an external "
+                 "cohort before any wider use.", severity="medium", versions=(1,),
+                 due=(clock.now + timedelta(days=30)).date(), actor=vera)
 
 
 def _weekly_frame(key: str, frame, target: str, week: int, rng):

@@ -71,7 +71,11 @@ def dataset_record_bytes(ws: Workspace, data: bytes, name: str, frame, role: str
     """Store a table the workspace assembled itself (CSV or Parquet bytes) and describe it."""
     sha, size = ws.artifacts.put_bytes(data)
     fmt = "parquet" if data[:4] == b"PAR1" else "csv"
-    return _table_record(sha, size, name, fmt, frame, source, role)
+    record = _table_record(sha, size, name, fmt, frame, source, role)
+    # Its datasheet writes itself: what it was assembled from is known exactly.
+    record["datasheet"] = {"description": f"Assembled by Model Steward for retraining: {source}." if source else "",
+                           "source": "this workspace's own records (see the version's lineage)"}
+    return record
 
 
 def ensure_artifact(session: Session, sha: str, size: int, kind: str) -> None:
@@ -88,6 +92,7 @@ def ensure_dataset(session: Session, record: dict, actor: str, model: str) -> Sq
         sha256=record["sha256"], name=record["name"], format=record["format"], rows=record["rows"],
         columns=record["columns"], schema=record["schema"], size_bytes=record["size_bytes"],
         source_path=record["source_path"], created_at=utcnow(), created_by=actor,
+        **record.get("datasheet", {}),
     )
     session.add(row)
     session.flush()
