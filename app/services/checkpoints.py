@@ -16,11 +16,21 @@ __all__ = ["Leaves", "read_leaves", "workspace_key", "take_checkpoint", "Checkpo
            "load_checkpoint_file", "previous_report_checkpoint", "proof_between"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Leaves:
     hashes: list[bytes]  # the events' chain hashes, in seq order
     head_hash: str
     log_id: str
+    _leaf_hashes: list[bytes] | None = None
+
+    @property
+    def leaf_hashes(self) -> list[bytes]:
+        """RFC 6962 leaf hashes, computed once however many roots and proofs are asked of them."""
+        if self._leaf_hashes is None:
+            from app.audit.merkle import leaf_hash
+
+            self._leaf_hashes = [leaf_hash(h) for h in self.hashes]
+        return self._leaf_hashes
 
 
 def read_leaves(ws: Workspace, upto: int | None = None) -> Leaves:
@@ -43,19 +53,13 @@ def workspace_key(ws: Workspace) -> WorkspaceKey:
 def take_checkpoint(ws: Workspace, leaves: Leaves | None = None) -> Checkpoint:
     """Sign (count, Merkle root) of the log as it is now."""
     leaves = leaves or read_leaves(ws)
-    return make_checkpoint(workspace_key(ws), len(leaves.hashes), root_of_leaves(_hashed(leaves.hashes)),
+    return make_checkpoint(workspace_key(ws), len(leaves.hashes), root_of_leaves(leaves.leaf_hashes),
                            leaves.head_hash, leaves.log_id, to_iso(utcnow()))
-
-
-def _hashed(hashes: list[bytes]) -> list[bytes]:
-    from app.audit.merkle import leaf_hash
-
-    return [leaf_hash(h) for h in hashes]
 
 
 def proof_between(ws: Workspace, old_size: int, leaves: Leaves) -> list[str]:
     """RFC 6962 consistency proof from the log's first `old_size` events to all of `leaves`."""
-    return [p.hex() for p in consistency_proof(_hashed(leaves.hashes), old_size)]
+    return [p.hex() for p in consistency_proof(leaves.leaf_hashes, old_size)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +95,7 @@ def check_checkpoint(ws: Workspace, cp: Checkpoint, leaves: Leaves | None = None
     if cp.events > n:
         return result(False, "truncated", f"The checkpoint vouches for {cp.events:,} events but the log now holds "
                       f"{n:,}: the newest {cp.events - n:,} event(s) were deleted.")
-    root = root_of_leaves(_hashed(leaves.hashes[:cp.events]))
+    root = root_of_leaves(leaves.leaf_hashes[:cp.events])
     if root.hex() != cp.root:
         return result(False, "rewritten", f"The log's first {cp.events:,} events no longer have the checkpoint's "
                       "Merkle root: events the checkpoint covered were changed, removed or reordered.")

@@ -21,7 +21,7 @@ from app.core.errors import InvalidInputError, NotFoundError
 from app.core.timeutil import to_iso, utcnow
 from app.services.convert import aware
 from app.store.orm import (SqlAlert, SqlApproval, SqlAuditEvent, SqlBatch, SqlDataset, SqlFeatureDrift, SqlFinding,
-                           SqlModel, SqlReview, SqlStageChange, SqlVersion)
+                           SqlModel, SqlReview, SqlSetting, SqlStageChange, SqlVersion)
 from app.store.workspace import Workspace
 
 __all__ = ["ReportScope", "build_evidence", "REPORT_SCHEMA", "VALIDATION_MAX_AGE_DAYS"]
@@ -154,6 +154,10 @@ class _Gatherer:
             query = query.where(SqlBatch.created_at >= since.replace(tzinfo=None))
         if until is not None:
             query = query.where(SqlBatch.created_at <= until.replace(tzinfo=None))
+        from app.services.settings import DEFAULTS
+
+        self._defaults = DEFAULTS
+        self._settings = {(r.scope, r.key): dict(r.value or {}) for r in session.scalars(select(SqlSetting))}
         self.batches = _group(session.execute(query.order_by(SqlBatch.created_at, SqlBatch.id)).all(), "model_id")
         batch_ids = [b.id for bs in self.batches.values() for b in bs]
         self.drifted = defaultdict(list)
@@ -163,6 +167,13 @@ class _Gatherer:
                            SqlFeatureDrift.severity)
                     .where(SqlFeatureDrift.batch_id.in_(chunk), SqlFeatureDrift.drifted.is_(True))):
                 self.drifted[batch_id].append({"feature": feature, "psi": psi, "severity": severity})
+
+    def _plan(self, model_id: int, group: str) -> dict:
+        """Defaults, then workspace values, then the model's overrides (as app.services.settings merges them)."""
+        merged = dict(self._defaults.get(group, {}))
+        merged.update(self._settings.get(("workspace", group), {}))
+        merged.update(self._settings.get((f"model:{model_id}", group), {}))
+        return merged
 
     # -- one model ---------------------------------------------------------------------------------
     def model_section(self, m: SqlModel) -> dict[str, Any]:
@@ -270,7 +281,7 @@ class _Gatherer:
                 "gate": gate, "evaluated_at": _iso(v.created_at), "evaluated_by": v.created_by}
 
     def _monitoring(self, m: SqlModel, number: dict[int, int]) -> dict[str, Any]:
-        plan = {group: _effective(self.session, group, m.name) for group in ("drift", "quality", "performance")}
+        plan = {group: self._plan(m.id, group) for group in ("drift", "quality", "performance")}
         batches = [{"id": b.id, "at": _iso(b.created_at), "version": number.get(b.version_id), "label": b.label,
                     "rows": b.rows, "drift_share": b.drift_share, "dataset_drift": bool(b.dataset_drift),
                     "drifted_features": self.drifted.get(b.id, []),
@@ -388,12 +399,6 @@ class _Gatherer:
                          "the life of the workspace. Input and output files of batches are kept by hash in "
                          "the workspace's artifact store.",
         }
-
-
-def _effective(session: Session, group: str, model: str) -> dict:
-    from app.services.settings import effective_settings
-
-    return effective_settings(None, group, model, session=session)  # type: ignore[arg-type]
 
 
 def _group(rows, key: str) -> dict[int, list]:

@@ -147,7 +147,10 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
         evidence["integrity"]["signature"] = workspace_key(ws).sign(_signed_statement(digest, rendered))
         if "json" in formats:
             staged["json"] = _stage(out_dir, report_id, "json")
-            staged["json"].write_text(json.dumps(evidence, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+            # Compact: Python's C encoder only runs without indentation (10× faster at a whole inventory);
+            # `jq .` or any JSON viewer lays it out.
+            staged["json"].write_text(json.dumps(evidence, ensure_ascii=False, separators=(",", ":")) + "\n",
+                                      encoding="utf-8")
         progress(0.92, "Recording the export")
         details = {"report_id": report_id, "formats": list(formats), "evidence_sha256": digest,
                    "models": evidence["metadata"]["scope"]["models"] if scope.models else "all",
