@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = ["FindingStatus", "ReviewOutcome", "ReviewRole", "Finding", "Review", "CardField", "CARD_FIELDS",
-           "DATASHEET_FIELDS", "Gap"]
+           "DATASHEET_FIELDS", "Gap", "past_due"]
 
 
 class FindingStatus(StrEnum):
@@ -92,3 +92,13 @@ class Gap:
     kind: str  # card_field | datasheet | validation | review_due | alert_overdue | finding_overdue | ...
     severity: str  # low | medium | high
     text: str
+
+
+def past_due(day: datetime | None, now: datetime) -> bool:
+    """A due or review date is met until the end of that day (dates are stored as their midnight, UTC)."""
+    from datetime import UTC, timedelta
+
+    if day is None:
+        return False
+    day = day if day.tzinfo else day.replace(tzinfo=UTC)
+    return day + timedelta(days=1) <= now

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core.compliance import CARD_FIELDS, DATASHEET_FIELDS
+from app.core.compliance import CARD_FIELDS, DATASHEET_FIELDS, past_due
 from app.core.errors import InvalidInputError, NotFoundError
 from app.core.timeutil import to_iso, utcnow
 from app.services.convert import aware
@@ -336,7 +336,7 @@ class _Gatherer:
             elif (self.now - last_validation).days > VALIDATION_MAX_AGE_DAYS:
                 gap("validation", "high", f"No validation for {(self.now - last_validation).days // 30} months "
                     f"(last on {last_validation.date().isoformat()}).")
-        if m.next_review_at is not None and aware(m.next_review_at) < self.now and status != "retired":
+        if m.next_review_at is not None and past_due(m.next_review_at, self.now) and status != "retired":
             gap("review_due", "medium", f"Review was due on {aware(m.next_review_at).date().isoformat()}.")
         for d in section["datasets"]:
             missing = [f.label.lower() for f in DATASHEET_FIELDS if f.required and not (d[f.key] or "").strip()]
@@ -349,7 +349,8 @@ class _Gatherer:
             elif b["overdue"]:
                 gap("alert_late", "low", f"Alert #{b['id']} was resolved after its due date {b['due_at'][:10]}.")
         for f in section["findings"]:
-            if f["status"] == "open" and f["due_at"] and f["due_at"] < to_iso(self.now):
+            due = datetime.fromisoformat(f["due_at"].replace("Z", "+00:00")) if f["due_at"] else None
+            if f["status"] == "open" and due is not None and past_due(due, self.now):
                 gap("finding_overdue", "high" if f["severity"] == "high" else "medium",
                     f"Finding #{f['id']} '{f['title']}' open past its due date {f['due_at'][:10]}.")
         for c in section["stage_changes"]:

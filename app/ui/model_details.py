@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from PySide6.QtCore import QItemSelectionModel, Qt, Signal
 from PySide6.QtWidgets import (
-    QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget,
+    QFrame, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -15,9 +13,11 @@ from app.core.errors import StewardError
 from app.services import queries
 from app.store.workspace import Workspace
 from app.ui import theme
-from app.ui.formatting import fmt_time
+from app.ui.card_panel import header_lines
+from app.ui.compliance_tabs import ComplianceTabs
 from app.ui.forms import section_label
 from app.ui.tables import RECORD_ROLE, HistoryTableModel, StageBadgeDelegate, VersionsTableModel, make_table
+from app.ui.tasks import TaskRunner
 from app.ui.version_chart import VersionMetricsPanel
 from app.ui.version_panel import VersionPanel
 
@@ -25,16 +25,23 @@ __all__ = ["ModelDetails"]
 
 
 class ModelDetails(QWidget):
-    """Shows a model; emits `stage_change_requested(version, stage)` when a stage button is pressed."""
+    """Shows a model: the card header above tabs of versions, card, findings, sign-offs and as-of answers.
+
+    Emits `stage_change_requested(version, stage)` when a stage button is pressed and
+    `records_changed(name)` after a dialog stored a card edit, finding or sign-off.
+    """
 
     stage_change_requested = Signal(object, object)  # Version, Stage
     version_selected = Signal(object)  # Version or None
     retrain_requested = Signal(str)  # the model's name
     reproduce_requested = Signal(object)  # the Version to refit from its recorded lineage
+    records_changed = Signal(str)  # the model's card, findings or sign-offs were written
+    dialog_opened = Signal(object)  # a card, finding or sign-off dialog, opened without blocking
 
-    def __init__(self, ws: Workspace, parent: QWidget | None = None) -> None:
+    def __init__(self, ws: Workspace, parent: QWidget | None = None, runner: TaskRunner | None = None) -> None:
         super().__init__(parent)
         self.ws = ws
+        self.runner = runner or TaskRunner(self)
         self.model: Model | None = None
         self.history: list[StageChange] = []
         self._datasets: dict[str, Dataset | None] = {}
@@ -72,7 +79,6 @@ class ModelDetails(QWidget):
         self.reproduce_button.clicked.connect(
             lambda: self.current_version() and self.reproduce_requested.emit(self.current_version()))
         buttons = QHBoxLayout()
-        buttons.addWidget(section_label("Versions"))
         buttons.addStretch(1)
         buttons.addWidget(self.reproduce_button)
         buttons.addSpacing(12)
@@ -80,7 +86,7 @@ class ModelDetails(QWidget):
             buttons.addWidget(b)
         versions_box = QWidget()
         versions_layout = QVBoxLayout(versions_box)
-        versions_layout.setContentsMargins(0, 0, 0, 0)
+        versions_layout.setContentsMargins(0, 6, 0, 0)
         versions_layout.addLayout(buttons)
         versions_layout.addWidget(self.versions_view, 1)
 
@@ -119,7 +125,17 @@ class ModelDetails(QWidget):
         self.split.addWidget(bottom)
         self.split.setStretchFactor(0, 2)
         self.split.setStretchFactor(1, 5)
-        layout.addWidget(self.split, 1)
+        # The versions view keeps the most room; the compliance records sit beside it as tabs.
+        self.tabs = QTabWidget()  # the same framed tabs as the Monitoring page's
+        versions_page = QWidget()
+        page_layout = QVBoxLayout(versions_page)
+        page_layout.setContentsMargins(8, 2, 8, 8)
+        page_layout.addWidget(self.split)
+        self.versions_tab = self.tabs.addTab(versions_page, "Versions")
+        self.compliance = ComplianceTabs(self.ws, self.runner, self.tabs, self.current_version, self)
+        self.compliance.records_changed.connect(self.records_changed)
+        self.compliance.dialog_opened.connect(self.dialog_opened)
+        layout.addWidget(self.tabs, 1)
         self._update_buttons(None)
         return content
 
@@ -141,13 +157,20 @@ class ModelDetails(QWidget):
         top.addSpacing(10)
         top.addWidget(self.risk_label)
         top.addStretch(1)
+        self.edit_card_button = QPushButton("Edit card…")
+        self.edit_card_button.setToolTip("Edit the model card: purpose, uses, limitations, owner, validator, "
+                                         "risk tier, tags and the next review date")
+        self.edit_card_button.clicked.connect(lambda: self.open_card_dialog())
+        top.addWidget(self.edit_card_button)
         self.retrain_button = QPushButton("Retrain…")
         self.retrain_button.setToolTip("Fit a challenger from this model's recipe in a background job; it is "
                                        "compared with the champion and registered in Staging")
         self.retrain_button.clicked.connect(lambda: self.model and self.retrain_requested.emit(self.model.name))
         top.addWidget(self.retrain_button)
+        self.meta_label.setTextFormat(Qt.TextFormat.RichText)
         self.description_label = QLabel()
         self.description_label.setWordWrap(True)
+        self.description_label.setTextFormat(Qt.TextFormat.RichText)
         self.use_label = QLabel()
         self.use_label.setWordWrap(True)
         self.use_label.setTextFormat(Qt.TextFormat.RichText)
@@ -172,6 +195,7 @@ class ModelDetails(QWidget):
         self.metrics_panel.set_versions([])
         self.history_model.set_records([])
         self.version_panel.show_version(None)
+        self.compliance.clear()
         self._stack.setCurrentIndex(0)
 
     def show_model(self, name: str, version: int | None = None) -> None:
@@ -189,6 +213,8 @@ class ModelDetails(QWidget):
         self.history_model.set_records(self.history)
         self.history_title.setText(f"STAGE HISTORY  ·  {len(self.history)} MOVES" if self.history
                                    else "STAGE HISTORY  ·  NO MOVES YET")
+        self.tabs.setTabText(self.versions_tab, f"Versions ({len(versions)})")
+        self.compliance.load(self.model, versions)
         self._stack.setCurrentIndex(1)
         self._fit_columns()
         self._fit_versions_height(len(versions))
@@ -209,23 +235,17 @@ class ModelDetails(QWidget):
         self.risk_label.setStyleSheet(
             f"color: {tint.name() if tint else 'palette(text)'}; font-weight: 600; border: 1px solid "
             f"{tint.name() if tint else 'palette(mid)'}; border-radius: 9px; padding: 1px 8px;")
-        tags = "  ".join(f"#{t}" for t in m.tags)
-        self.meta_label.setText(f"Owner {m.owner}   ·   created {fmt_time(m.created_at)} by {m.created_by}"
-                                + (f"   ·   {tags}" if tags else ""))
-        self.description_label.setText(m.description or "No description.")
-        parts = []
-        if m.intended_use:
-            parts.append(f"<b>Intended use:</b> {escape(m.intended_use)}")
-        if m.out_of_scope_use:
-            parts.append(f"<b>Out of scope:</b> {escape(m.out_of_scope_use)}")
-        self.use_label.setText("&nbsp;&nbsp;&nbsp;".join(parts))
-        self.use_label.setVisible(bool(parts))
+        meta, purpose, uses, uses_tip = header_lines(m)
+        self.meta_label.setText(meta)
+        self.description_label.setText(purpose)
+        self.use_label.setText(uses)
+        self.use_label.setToolTip(uses_tip)
 
     def _fit_versions_height(self, rows: int) -> None:
         """Give the versions table the height of its rows (2 to 6), the rest to lineage and history."""
         view = self.versions_view
         wanted = (view.horizontalHeader().sizeHint().height() + view.verticalHeader().defaultSectionSize()
-                  * min(max(rows, 2), 6) + 2 * view.frameWidth() + 40)  # 40: the title and buttons row
+                  * min(max(rows, 2), 6) + 2 * view.frameWidth() + 46)  # 46: the buttons row
         total = sum(self.split.sizes()) or 600
         self.split.setSizes([wanted, max(total - wanted, 200)])
 
@@ -277,6 +297,13 @@ class ModelDetails(QWidget):
         version = self.current_version()
         if version is not None:
             self.stage_change_requested.emit(version, stage)
+
+    # -- compliance (self.compliance opens the other dialogs) -----------------------------------------
+    def open_card_dialog(self):
+        return self.compliance.open_card_dialog()
+
+    def show_tab(self, widget: QWidget) -> None:
+        self.tabs.setCurrentWidget(widget)
 
     def production_number(self) -> int | None:
         return next((v.number for v in self.versions.records() if v.stage is Stage.PRODUCTION), None)

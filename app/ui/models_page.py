@@ -95,8 +95,10 @@ class ModelsPage(QWidget):
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.selectionModel().currentRowChanged.connect(self._on_row_changed)
 
-        self.details = ModelDetails(self.ws, self)
+        self.details = ModelDetails(self.ws, self, runner=self.runner)
         self.details.stage_change_requested.connect(self.request_stage_change)
+        self.details.records_changed.connect(self._on_records_changed)
+        self.details.dialog_opened.connect(self.dialog_opened)
         self.details.retrain_requested.connect(self.retrain_requested)
         self.details.reproduce_requested.connect(self.reproduce)
         self.empty_label = QLabel(
@@ -244,6 +246,11 @@ class ModelsPage(QWidget):
     def _failed(self, exc: BaseException, name: str | None, title: str) -> None:
         self.last_error = show_error(self, exc, title)
         self.refresh(select=name)  # the workspace may have moved on (another user, another process)
+
+    def _on_records_changed(self, name: str) -> None:
+        """A card edit, finding or sign-off was stored: owner and risk tier show in the list, the rest below."""
+        self.refresh(select=name)
+        self.models_changed.emit()
 
     # -- registration ----------------------------------------------------------------------------
     def open_register_dialog(self, model_file: str | Path | None = None,
