@@ -72,7 +72,7 @@ def test_shortcuts_keep_their_pages_and_approvals_takes_the_next(qtbot, register
     assert shortcuts[JOBS] == "Ctrl+3" and shortcuts[AUDIT] == "Ctrl+4" and shortcuts[APPROVALS] == "Ctrl+5"
     assert [_sidebar_text(window, r) for r in (JOBS, APPROVALS, AUDIT)] == ["Jobs", "Approvals", "Audit"]
     window.page_actions[APPROVALS].trigger()
-    assert window.stack.currentWidget() is window.approvals_page
+    assert window.current_page() is window.approvals_page
     window.set_theme("dark")  # every page with apply_theme follows
     window.set_theme("light")
     _close(qtbot, window, registered)

@@ -77,7 +77,7 @@ def build_evidence(ws: Workspace, scope: ReportScope, *, report_id: str, app_ver
     since = aware(scope.since) if scope.since else None
     until = aware(scope.until) if scope.until else None
     if since and until and since > until:
-        raise InvalidInputError("The period starts after it ends.", hint="Check --since and --until.")
+        raise InvalidInputError("The period starts after it ends.", hint="Give a start on or before the end.")
     now = utcnow()
     with ws.db.read() as session:
         models = _scoped_models(session, scope.models)

@@ -132,7 +132,10 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
     evidence["integrity"]["evidence_sha256"] = digest
     check_cancel()
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from None
     staged: dict[str, Path] = {}
     final = {fmt: out_dir / f"{report_id}.{fmt}" for fmt in formats}
     try:
@@ -161,11 +164,18 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
                                                  details=details))
         for fmt, path in staged.items():
             os.replace(path, final[fmt])
+    except OSError as exc:  # disk full, permissions, a folder inside a file: the user can fix it
+        raise _unwritable(out_dir, exc) from None
     finally:
         for path in staged.values():
             path.unlink(missing_ok=True)
     progress(1.0, "Report written")
     return ExportResult(report_id, final, digest, checkpoint, previous, len(evidence["conclusions"]["gaps"]), seq)
+
+
+def _unwritable(folder: Path, exc: OSError) -> InvalidInputError:
+    return InvalidInputError(f"Could not write the report in '{folder}': {exc.strerror or exc}.",
+                             hint="Choose a folder you can write to, with free space.")
 
 
 class ReportCancelled(StewardError):
@@ -286,16 +296,25 @@ def verify_report(path: Path, ws: Workspace | None = None) -> ReportCheck:
     checkpoint and proof, the rendered files beside it, and (given a workspace) today's log."""
     path = Path(path)
     try:
-        evidence = json.loads(path.read_text(encoding="utf-8"))
+        evidence = json.loads(path.read_text(encoding="utf-8-sig"))
     except FileNotFoundError:
         raise InvalidInputError(f"No file '{path}'.") from None
     except IsADirectoryError:
         raise InvalidInputError(f"'{path}' is a folder.", hint="Give the report's .json file.") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInputError(f"'{path.name}' is not a JSON report ({exc}).",
+    except PermissionError:
+        raise InvalidInputError(f"No permission to read '{path}'.") from None
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, a number too long to convert, nested too deep
+        text = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
+        raise InvalidInputError(f"'{path.name}' is not a JSON report ({text}).",
                                 hint="Give the .json file exported with the report.") from None
+    except OSError as exc:
+        raise InvalidInputError(f"'{path}' cannot be read: {exc.strerror or exc}.") from None
     if not isinstance(evidence, dict) or evidence.get("schema") != REPORT_SCHEMA:
         raise InvalidInputError(f"'{path.name}' is not a Model Steward report (schema {REPORT_SCHEMA}).")
+    problems = _shape_problems(evidence)
+    if problems:  # the checks below read these parts; of another type they would fail as a crash
+        raise InvalidInputError(f"'{path.name}' is not a well-formed report: {'; '.join(problems[:3])}.",
+                                hint="It was damaged or edited; verify an exported copy of it.")
     check = ReportCheck(str((evidence.get("metadata") or {}).get("report_id", "?")))
     errors = schema_errors(evidence)
     check.add("schema", not errors, "valid against report.schema.json" if not errors else "; ".join(errors[:3]))
@@ -350,16 +369,61 @@ def _check_previous(check: ReportCheck, previous: dict | None, cp: Checkpoint | 
     if not signature_ok(old):
         check.add("previous checkpoint", False, "the previous report's checkpoint signature is not valid")
         return
-    if cp is None or not previous.get("check", {}).get("ok"):
+    if cp is None or not (previous.get("check") or {}).get("ok"):
         check.add("previous checkpoint", False, f"report {previous.get('report_id')}: "
-                  + previous.get("check", {}).get("message", "not extended"))
+                  + str((previous.get("check") or {}).get("message", "not extended")))
         return
-    proof = [bytes.fromhex(p) for p in previous.get("consistency_proof") or []]
-    ok = old.events == 0 or verify_consistency(old.events, cp.events, bytes.fromhex(old.root),
-                                               bytes.fromhex(cp.root), proof)
+    try:
+        proof = [bytes.fromhex(p) for p in previous.get("consistency_proof") or []]
+        ok = old.events == 0 or verify_consistency(old.events, cp.events, bytes.fromhex(old.root),
+                                                   bytes.fromhex(cp.root), proof)
+    except ValueError:  # not hexadecimal: edited by hand
+        ok = False
     check.add("previous checkpoint", ok,
               f"report {previous.get('report_id')}'s {old.events:,} events are the first {old.events:,} of this "
               "checkpoint (consistency proof verified)" if ok else "the consistency proof does not verify")
+
+
+_CHECKPOINT_TEXT = ("root", "head_hash", "log_id", "at", "key_fingerprint", "public_key", "signature")
+
+
+def _shape_problems(evidence: dict[str, Any]) -> list[str]:
+    """Parts verify_report reads that have the wrong type (their values are judged by the checks)."""
+    problems = []
+
+    def want(value: Any, kinds: tuple, where: str) -> bool:
+        if value is None or isinstance(value, kinds):
+            return True
+        problems.append(f"{where} should be {' or '.join(k.__name__ for k in kinds)}, not {type(value).__name__}")
+        return False
+
+    def checkpoint(value: Any, where: str) -> None:
+        if want(value, (dict,), where) and value:
+            for key in _CHECKPOINT_TEXT:
+                if key in value and not isinstance(value[key], str):
+                    problems.append(f"{where}/{key} should be str, not {type(value[key]).__name__}")
+
+    want(evidence.get("metadata"), (dict,), "metadata")
+    integrity = evidence.get("integrity")
+    if not want(integrity, (dict,), "integrity") or not integrity:
+        return problems
+    for key in ("evidence_sha256", "public_key", "key_fingerprint", "signature"):
+        want(integrity.get(key), (str,), f"integrity/{key}")
+    checkpoint(integrity.get("checkpoint"), "integrity/checkpoint")
+    rendered = integrity.get("rendered")
+    if want(rendered, (dict,), "integrity/rendered") and rendered:
+        for fmt, info in rendered.items():
+            if want(info, (dict,), f"integrity/rendered/{fmt}") and info:
+                want(info.get("file"), (str,), f"integrity/rendered/{fmt}/file")
+    previous = integrity.get("previous")
+    if want(previous, (dict,), "integrity/previous") and previous:
+        checkpoint(previous.get("checkpoint"), "integrity/previous/checkpoint")
+        want(previous.get("check"), (dict,), "integrity/previous/check")
+        proof = previous.get("consistency_proof")
+        if want(proof, (list,), "integrity/previous/consistency_proof") and proof:
+            for p in proof:
+                want(p, (str,), "integrity/previous/consistency_proof/item")
+    return problems
 
 
 def schema_errors(evidence: dict[str, Any]) -> list[str]:

@@ -17,11 +17,12 @@ from PySide6.QtWidgets import (
 
 from app.core.entities import AuditEvent, VerifyResult
 from app.services.audit import AuditFilter, distinct_values, event_position, verify_log
-from app.ui.audit_banner import VerifyBanner
+from app.ui.audit_banner import CheckpointVerdict, VerifyBanner, verify_against_checkpoint
 from app.ui.audit_export import write_events_csv
 from app.ui.audit_filters import AuditFilterBar
 from app.ui.audit_model import AuditTableModel, local_time
 from app.ui.audit_table import AuditTableView
+from app.ui.messages import describe_error
 
 if TYPE_CHECKING:
     from app.store.workspace import Workspace
@@ -47,6 +48,7 @@ class AuditPage(QWidget):
 
     verify_finished = Signal(object)  # VerifyResult of the latest "Verify log"
     export_finished = Signal(object)  # (Path, number of events) of a finished CSV export
+    checkpoint_checked = Signal(object)  # CheckpointVerdict of the latest "Verify checkpoint…"
 
     def __init__(self, ws: Workspace, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -73,12 +75,16 @@ class AuditPage(QWidget):
                                   objectName="Muted")
         self.verify_button = QPushButton("Verify log", toolTip="Recompute the whole hash chain")
         self.export_button = QPushButton("Export CSV…", toolTip="Save the events matching the filters")
+        self.checkpoint_button = QPushButton("Verify checkpoint…", toolTip=(
+            "Check that the log still holds every event a report's signed checkpoint vouched for "
+            "(the hash chain alone cannot see the newest events deleted)"))
         header = QHBoxLayout()
         header.addWidget(title)
         header.addStretch(1)
         header.addWidget(self.count_label)
         header.addSpacing(12)
         header.addWidget(self.export_button)
+        header.addWidget(self.checkpoint_button)
         header.addWidget(self.verify_button)
 
         self.banner = VerifyBanner()
@@ -132,6 +138,7 @@ class AuditPage(QWidget):
         self.model.modelReset.connect(self._show_current)
         self.table.selectionModel().currentRowChanged.connect(lambda *_: self._show_current())
         self.verify_button.clicked.connect(self.verify)
+        self.checkpoint_button.clicked.connect(self._ask_checkpoint)
         self.export_button.clicked.connect(self._ask_export)
         self.banner.goto_requested.connect(self.go_to_event)
 
@@ -148,10 +155,17 @@ class AuditPage(QWidget):
 
     def verify(self) -> Task:
         """Recompute the chain in the background; the banner and `verify_finished` report the result."""
-        self.verify_button.setEnabled(False)
-        self.verify_button.setText("Verifying…")
+        self._set_verifying(True, "Verifying…")
         self.banner.show_running()
         return self.runner.submit(verify_log, self.ws, on_success=self._verified, on_error=self._verify_failed)
+
+    def verify_checkpoint_file(self, path: str | Path) -> Task:
+        """Verify the chain and compare the log with the checkpoint in `path` (a report's or a checkpoint's JSON)."""
+        name = Path(path).name
+        self._set_verifying(True)
+        self.banner.show_running(f"Checking the audit log against {name}…")
+        return self.runner.submit(verify_against_checkpoint, self.ws, path, on_success=self._checkpoint_checked,
+                                  on_error=lambda exc: self._verify_failed(exc, f"Could not check against {name}"))
 
     def go_to_event(self, seq: int) -> None:
         """Clear the filters, then select and scroll to event `seq` (or the event after a gap there)."""
@@ -271,13 +285,32 @@ class AuditPage(QWidget):
         self.banner.show_result(result)
         self.verify_finished.emit(result)
 
-    def _verify_failed(self, exc: BaseException) -> None:
+    def _verify_failed(self, exc: BaseException, what: str = "Could not verify the log") -> None:
         self._verify_done()
-        self.banner.show_error(f"Could not verify the log: {_error_text(exc)}")
+        message, hint = describe_error(exc)
+        hint = f" {escape(hint, quote=False)}" if hint else ""
+        self.banner.show_error(f"<b>{escape(what, quote=False)}:</b> {escape(message, quote=False)}{hint}")
+
+    def _checkpoint_checked(self, verdict: CheckpointVerdict) -> None:
+        self._verify_done()
+        self.banner.show_checkpoint(verdict)
+        if not verdict.ok:
+            self.refresh()  # the log was changed behind the window's back: show the rows as they are now
+        self.checkpoint_checked.emit(verdict)
+
+    def _ask_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Verify against a checkpoint", str(self.ws.paths.reports),
+                                              "Report or checkpoint (*.json);;All files (*)")
+        if path:
+            self.verify_checkpoint_file(path)
+
+    def _set_verifying(self, busy: bool, text: str = "Verify log") -> None:
+        for button in (self.verify_button, self.checkpoint_button):
+            button.setEnabled(not busy)
+        self.verify_button.setText(text)
 
     def _verify_done(self) -> None:
-        self.verify_button.setEnabled(True)
-        self.verify_button.setText("Verify log")
+        self._set_verifying(False)
 
     # --- export --------------------------------------------------------------------------------
     def _ask_export(self) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
+    QScrollArea, QStackedWidget, QVBoxLayout, QWidget,
 )
 
 import app
@@ -29,6 +29,7 @@ from app.ui.models_page import ModelsPage
 from app.ui.monitoring_page import MonitoringPage
 from app.ui.notifications import AlertNotifier
 from app.ui.overview_page import OverviewPage
+from app.ui.report_dialog import ExportReportDialog
 from app.ui.resources import resource_path
 from app.ui.retrain_dialog import RetrainDialog
 from app.ui.tasks import TaskRunner
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         self.watcher: JobsWatcher | None = None
         self.close_guard: CloseGuard | None = None
         self.retrain_dialog: RetrainDialog | None = None
+        self.report_dialog: ExportReportDialog | None = None  # the last one opened
         self._close_choice: CloseChoice | None = None  # set by close_with: closing asks nothing
         self._close_ready = False  # the jobs were waited for or cancelled: close without asking again
         self._retrained = False  # a retrain registered a version since Models / Monitoring were last loaded
@@ -124,6 +126,8 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         self.register_action = self._action(file_menu, "&Register model…", "Ctrl+N", self._register)
         self.open_action = self._action(file_menu, "&Open workspace…", "Ctrl+O", self.choose_workspace)
+        self.export_action = self._action(file_menu, "&Export report…", "Ctrl+E",
+                                          lambda _=False: self.open_report_dialog())
         file_menu.addSeparator()
         self.quit_action = self._action(file_menu, "&Quit", QKeySequence.StandardKey.Quit, self.close)
         view_menu = menu.addMenu("&View")
@@ -162,7 +166,7 @@ class MainWindow(QMainWindow):
         self.approvals_page = ApprovalsPage(self.ws, self.runner, self)
         self.audit_page = AuditPage(self.ws, self.runner, self)
         for page in self._pages():
-            self.stack.addWidget(page)
+            self.stack.addWidget(_scrolling(page))
         self.models_page.models_changed.connect(self._on_models_changed)
         self._wire_monitoring()
         self._wire_jobs()
@@ -237,6 +241,27 @@ class MainWindow(QMainWindow):
         self.retrain_dialog = dialog
         dialog.open()
         return dialog
+
+    def open_report_dialog(self) -> ExportReportDialog:
+        """Window-modal; the model selected on the Models page is ticked, and is the scope when that page shows."""
+        name = self.models_page.selected_name()
+        dialog = ExportReportDialog(self.ws, self.runner, name, selected_scope=self.stack.currentIndex() == MODELS,
+                                    parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.report_exported.connect(self._on_report_exported)
+        dialog.finished.connect(lambda _r: self._report_dialog_closed(dialog))
+        self.report_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _report_dialog_closed(self, dialog: ExportReportDialog) -> None:
+        if self.report_dialog is dialog:
+            self.report_dialog = None  # it deletes itself on close
+
+    def _on_report_exported(self, _result) -> None:
+        self._audit_stale = True  # the export is a 'report.exported' event
+        if self.stack.currentIndex() == AUDIT:
+            self._on_page_changed(AUDIT)
 
     def _on_job_submitted(self, job) -> None:
         self._audit_stale = True  # job.submitted (and a first recipe) are audited
@@ -380,6 +405,9 @@ class MainWindow(QMainWindow):
 
         self.runner.busy_changed.connect(check)
 
+    def current_page(self) -> QWidget:
+        return self._pages()[self.stack.currentIndex()]
+
     def set_workspace(self, ws: Workspace) -> None:
         old = self.ws
         if self.notifier is not None:
@@ -390,9 +418,10 @@ class MainWindow(QMainWindow):
             self.watcher.deleteLater()
             self.close_guard.deleteLater()
         self.jobs_page.stop()
-        for page in self._pages():
-            self.stack.removeWidget(page)
-            page.deleteLater()
+        while self.stack.count():
+            holder = self.stack.widget(0)
+            self.stack.removeWidget(holder)
+            holder.deleteLater()  # takes its page with it
         self.ws = ws
         self._build_pages()
         self.settings.setValue("workspace/last", str(ws.root))
@@ -484,3 +513,13 @@ class MainWindow(QMainWindow):
         self.ws.close()
         self._close_ready = True  # closed once: a later close() (e.g. at exit) asks nothing
         super().closeEvent(event)
+
+
+def _scrolling(page: QWidget) -> QScrollArea:
+    """A page in a frameless scroll area: the window may be smaller than a page's minimum size (a
+    1366×768 laptop), and the page then scrolls instead of pushing the window off the screen."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(page)
+    return area

@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         _save(dialog, out / f"register{suffix}.png")
         dialog.reject()
 
+        _report_shot(window, out, suffix)
         _retrain_shots(window, ws, out, suffix)
         window.close()
         return 0
@@ -116,6 +117,19 @@ def _wait_for(predicate, timeout_s: float) -> bool:
     while not predicate() and time.monotonic() < deadline:
         _pump(100)
     return predicate()
+
+
+def _report_shot(window, out: Path, suffix: str) -> None:
+    """File ▸ Export report… on the whole demo inventory, once the export is done (into the temporary workspace)."""
+    dialog = window.open_report_dialog()
+    dialog.choices.all_radio.setChecked(True)
+    dialog.choices.prepared_for_edit.setText("Internal Audit")
+    dialog.start()
+    if not _wait_for(lambda: not dialog.running, 120):
+        print("warning: the report export did not finish in time", file=sys.stderr)
+    _pump(300)
+    _save(dialog, out / f"report{suffix}.png")
+    dialog.reject()
 
 
 def _retrain_shots(window, ws, out: Path, suffix: str) -> None:
