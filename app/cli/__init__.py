@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("demo", help="fill an empty workspace with demo models and history")
     p = sub.add_parser("gui", help="open the desktop window")
     p.add_argument("--demo", action="store_true", help="load the demo workspace if this one is empty")
+    p.add_argument("--quit-after-paint", action="store_true",
+                   help="close after the window's first paint and print the seconds it took (start-up checks)")
 
     model = sub.add_parser("model", help="register, list, show and promote models").add_subparsers(
         dest="action", metavar="ACTION", required=True)

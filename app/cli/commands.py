@@ -46,7 +46,8 @@ def cmd_demo(args) -> int:
 def cmd_gui(args) -> int:
     from app.ui.main import run_gui
 
-    return run_gui(args.home, demo_if_empty=True if args.demo else None)
+    return run_gui(args.home, demo_if_empty=True if args.demo else None,
+                   quit_after_paint=args.quit_after_paint)
 
 
 def cmd_model(args) -> int:

@@ -125,7 +125,7 @@ _STATUS = {
     "open": ("open", "warn"), "acknowledged": ("acknowledged", "info"), "resolved": ("resolved", "good"),
     "closed": ("closed", "good"), "approved": ("approved", "good"), "rejected": ("rejected", "bad"),
     "pending": ("pending", "warn"), "missing": ("missing", "bad"), "passed": ("passed", "good"),
-    "approved_with_conditions": ("approved with conditions", "warn"),
+    "approved_with_conditions": ("conditional", "warn"),  # short: it sits in a narrow column
     "overridden": ("overridden", "warn"), "rollback": ("rollback", "info"), "failed": ("failed", "bad"),
     "deployment": ("deployment", "good"), "retirement": ("retirement", "neutral"),
     "stage change": ("stage change", "info"), "accepted": ("accepted", "good"), "signed": ("signed", "good"),

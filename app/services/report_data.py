@@ -97,7 +97,7 @@ def build_evidence(ws: Workspace, scope: ReportScope, *, report_id: str, app_ver
             "scope": {"whole_inventory": not scope.models, "models": names},
             "criteria": list(scope.criteria or DEFAULT_CRITERIA),
             "prepared_by": scope.prepared_by, "prepared_for": scope.prepared_for,
-            "app_version": app_version, "workspace": str(ws.root),
+            "app_version": app_version, "workspace": ws.root.name,  # the folder name: no local path leaves the machine
         },
         "conclusions": {},  # filled by conclude() once the integrity checks are known
         "inventory": inventory,
