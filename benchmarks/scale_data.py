@@ -104,7 +104,7 @@ def build_scale_workspace(root: Path, *, models: int = 1000, versions: int = 10,
                 stage = "production" if v == versions else "archived"
                 metrics = {"accuracy": round(0.7 + rng.random() * 0.25, 4), "f1": round(0.6 + rng.random() * 0.3, 4)}
                 version_rows.append((version_id, m, v, stage, art_sha, 20, "sklearn.pipeline.Pipeline", "{}",
-                                     json.dumps(FEATURES), "target", "classification", json.dumps([0, 1]),
+                                     json.dumps(FEATURES), "target", "classification", json.dumps(["0", "1"]),
                                      json.dumps(metrics), json.dumps({"method": "seeded hold-out split", "rows": 1000}),
                                      dataset_id, None, version_id - 1 if v > 1 else None,
                                      json.dumps({"python": "3.11", "scikit-learn": "1.9"}), "{}", f"retrain {v}",

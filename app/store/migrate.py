@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -10,10 +11,13 @@ from sqlalchemy import text
 from app.core.timeutil import utcnow
 from app.store.engine import Database
 
-__all__ = ["SCHEMA_HEAD", "current_revision", "upgrade", "alembic_config"]
+__all__ = ["SCHEMA_HEAD", "BACKUP_PART", "current_revision", "upgrade", "alembic_config"]
 
 # The newest migration's revision id; a test checks it equals Alembic's head.
 SCHEMA_HEAD = "0005"
+# A backup is copied under this name and renamed when complete, so a process killed mid-copy never
+# leaves a truncated file that looks like a backup; start-up removes the part of a dead pid.
+BACKUP_PART = ".{name}.{pid}.part"
 
 
 def alembic_config():
@@ -83,7 +87,19 @@ def _backup_sqlite(db: Database, backup_dir: Path, old: str | None) -> Path | No
     while target.exists():  # two upgrades within one second keep both copies
         counter += 1
         target = backup_dir / f"steward-{old or 'unversioned'}-{stamp}-{counter}.db"
+    part = backup_dir / BACKUP_PART.format(name=target.name, pid=os.getpid())
     # The backup API copies a consistent snapshot even while WAL frames are outstanding.
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
-        src.backup(dst)
+    try:
+        src, dst = sqlite3.connect(source), sqlite3.connect(part)
+        try:
+            src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        with open(part, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(part, target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
     return target

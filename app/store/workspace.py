@@ -6,15 +6,17 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.core.errors import InvalidInputError, WorkspaceBusyError
 from app.core.settings import WorkspacePaths
-from app.store.artifacts import ArtifactStore
+from app.store.artifacts import ArtifactStore, pid_alive
 from app.store.engine import Database, is_lock_error
-from app.store.migrate import upgrade
+from app.store.migrate import BACKUP_PART, upgrade
+from app.store.orm import SqlArtifact
 
-__all__ = ["Workspace", "open_workspace"]
+__all__ = ["Workspace", "open_workspace", "tidy_store"]
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +27,10 @@ class Workspace:
     db: Database
     artifacts: ArtifactStore
     backup: Path | None = None
+    # What start-up tidied after an earlier crash, one sentence each (shown by `steward init`).
     cleaned: list[str] = field(default_factory=list)
+    # What start-up found wrong and could not repair (also in `cleaned`, so no display misses it).
+    problems: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> Path:
@@ -63,5 +68,64 @@ def open_workspace(paths: WorkspacePaths, *, url: str | None = None) -> Workspac
     if backup is not None:
         log.info("Database upgraded from %s; backup at %s", old, backup)
     artifacts = ArtifactStore(paths.artifacts, paths.tmp)
-    cleaned = [f"removed unfinished artifact file {p.name}" for p in artifacts.remove_tmp_leftovers()]
-    return Workspace(paths=paths, db=db, artifacts=artifacts, backup=backup, cleaned=cleaned)
+    ws = Workspace(paths=paths, db=db, artifacts=artifacts, backup=backup)
+    tidy_store(ws)
+    return ws
+
+
+def tidy_store(ws: Workspace) -> None:
+    """Remove what a process killed mid-write left in the workspace; note each removal in ws.cleaned.
+
+    Temp files and backup copies of dead processes, and artifact files no row records (see
+    app.store.artifacts for why a live writer's files are safe). Recorded artifacts whose file is
+    gone cannot be repaired here: they are reported in ws.problems and as a warning.
+    """
+    for path in ws.artifacts.remove_tmp_leftovers():
+        what = "scoring output" if path.name.startswith("output-") else "artifact file"
+        ws.cleaned.append(f"removed unfinished {what} {path.name}")
+    for path in _dead_backup_parts(ws.paths.backups):
+        ws.cleaned.append(f"removed unfinished database backup {path.name}")
+    try:
+        swept = ws.artifacts.sweep(lambda shas: _recorded(ws.db, shas))
+        kinds = _kinds(ws.db, swept.missing) if swept.missing else {}
+    except (SQLAlchemyError, OSError) as exc:  # a busy or unreadable store must not stop the opening
+        log.warning("Could not check the artifact files: %s", exc)
+        return
+    for sha, why in swept.removed:
+        ws.cleaned.append(f"removed artifact file {sha[:12]}… that no record uses ({why})")
+    problems = [f"artifact {sha[:12]}… ({kinds.get(sha, 'artifact')}) is recorded but its file is missing from "
+                f"{ws.artifacts.root}; restore it from a backup of the workspace" for sha in swept.missing[:5]]
+    if len(swept.missing) > 5:
+        problems.append(f"{len(swept.missing) - 5} more recorded artifact files are missing from {ws.artifacts.root}")
+    for problem in problems:
+        log.warning("%s", problem)
+        ws.problems.append(problem)
+        ws.cleaned.append(f"could not repair: {problem}")
+
+
+def _dead_backup_parts(folder: Path) -> list[Path]:
+    removed = []
+    if folder.is_dir():
+        for path in folder.glob(BACKUP_PART.format(name="*", pid="*")):
+            pid = path.name.rsplit(".", 2)[-2]
+            if pid.isdigit() and not pid_alive(pid):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def _recorded(db: Database, shas) -> set[str]:
+    with db.read() as session:
+        if shas is None:
+            return set(session.scalars(select(SqlArtifact.sha256)))
+        shas, found = list(shas), set()
+        for start in range(0, len(shas), 500):  # stay far below SQLite's bound-parameter limit
+            found.update(session.scalars(select(SqlArtifact.sha256).where(
+                SqlArtifact.sha256.in_(shas[start:start + 500]))))
+        return found
+
+
+def _kinds(db: Database, shas: list[str]) -> dict[str, str]:
+    with db.read() as session:
+        rows = session.execute(select(SqlArtifact.sha256, SqlArtifact.kind).where(SqlArtifact.sha256.in_(shas[:500])))
+        return {sha: kind for sha, kind in rows}

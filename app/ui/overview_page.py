@@ -161,6 +161,8 @@ class OverviewPage(QWidget):
             self.audit_requested.emit()
         elif kind == "jobs":
             self.jobs_requested.emit()
+        elif kind == "models":
+            self.model_requested.emit("")  # the Models page, selection unchanged
 
     def _busiest_model(self) -> str:
         by_model = self.data.alerts_by_model if self.data else {}

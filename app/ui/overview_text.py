@@ -18,6 +18,7 @@ from app.ui.formatting import fmt_time
 __all__ = ["OverviewData", "load_overview", "models_table", "alerts_table", "RECENT_ALERTS"]
 
 RECENT_ALERTS = 6  # the newest open alerts listed under the tiles; the rest are one click away
+MODELS_SHOWN = 12  # models listed on the Overview, those needing attention first; the rest are on the Models page
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,22 @@ class OverviewData:
     counts: Overview
     recent_alerts: list[Alert] = field(default_factory=list)
     models: list[tuple[ModelSummary, Batch | None]] = field(default_factory=list)  # with its latest batch
+    total_models: int = 0
 
 
 def load_overview(ws: Workspace) -> OverviewData:
-    """Counts, the newest open alerts and each model's latest batch (run off the GUI thread)."""
+    """Counts, the newest open alerts and the latest batch of the models most in need of attention
+    (run off the GUI thread). A thousand-model inventory lists a dozen here, not a thousand rows."""
+    counts = overview(ws)
     models = queries.list_models(ws)
-    return OverviewData(counts=overview(ws), recent_alerts=list_alerts(ws, status="open")[:RECENT_ALERTS],
-                        models=[(m, next(iter(list_batches(ws, m.name, limit=1)), None)) for m in models])
+    drifting = set(counts.drifting_models)
+    models.sort(key=lambda m: (-counts.alerts_by_model.get(m.name, 0), m.name not in drifting,
+                               -m.last_change_at.timestamp(), m.name))
+    shown = models[:MODELS_SHOWN]
+    shown.sort(key=lambda m: m.name)
+    return OverviewData(counts=counts, recent_alerts=list_alerts(ws, status="open")[:RECENT_ALERTS],
+                        models=[(m, next(iter(list_batches(ws, m.name, limit=1)), None)) for m in shown],
+                        total_models=len(models))
 
 
 def _link(href: str, text: str, *, bold: bool = False) -> str:
@@ -71,6 +81,10 @@ def models_table(data: OverviewData) -> str:
         alerts_html = _link(f"alerts:{name}", f"{alerts} open") if alerts else f"<span style='color:{muted}'>—</span>"
         rows.append("<tr>" + _cell(_link(f"model:{name}", name, bold=True)) + _cell(production) + _cell(latest)
                     + _cell(drift) + _cell(alerts_html, gap=0) + "</tr>")
+    more = data.total_models - len(data.models)
+    if more > 0:
+        rows.append(f"<tr><td colspan='5' style='padding:6px 0 0 0; color:{muted}'>Those needing attention first; "
+                    f"{_link('models:', f'{more} more on the Models page')}</td></tr>")
     return f"<table>{''.join(rows)}</table>"
 
 

@@ -273,4 +273,7 @@ def make_table(model, *, stretch_last: bool = True) -> QTableView:
     header.setStretchLastSection(stretch_last)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setMinimumSectionSize(48)
+    # Fitting columns to their contents looks at this many rows, not all of them: a thousand-row
+    # table would otherwise measure (and paint offscreen) every row each time it refreshes.
+    header.setResizeContentsPrecision(200)
     return view
