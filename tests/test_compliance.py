@@ -397,3 +397,28 @@ def test_the_signing_key_never_enters_the_database(history):
     path = history.root / "cp.json"
     path.write_text(json.dumps(cp.to_dict()))
     assert loaded(path) == cp
+
+
+# --- audit text search ---------------------------------------------------------------------------------
+def test_audit_text_search_finds_substrings_in_any_case_through_the_trigram_index(history):
+    set_model_card(history, "credit-risk", {"limitations": "Only Scores 100% of RETAIL_loans \"quoted\"."})
+    for needle in ("retail_loans", "RETAIL_LOANS", "100%", "ores 1"):
+        found = list_events(history, AuditFilter(text=needle))
+        assert [e.action for e in found] == ["model.updated"], needle
+        assert count_events(history, AuditFilter(text=needle)) == 1
+    assert list_events(history, AuditFilter(text="retail loans")) == []  # "_" is a character, not a wildcard
+    assert count_events(history, AuditFilter(text="%")) == 1  # short text: the LIKE path, escaped too
+    with sqlite3.connect(history.paths.db) as conn:
+        for needle in ("credit-risk", "week", "production", "PROMOTE"):  # the index agrees with a full scan
+            like = conn.execute("SELECT count(*) FROM audit_events WHERE object LIKE ? OR details LIKE ?",
+                                (f"%{needle}%", f"%{needle}%")).fetchone()[0]
+            assert count_events(history, AuditFilter(text=needle)) == like, needle
+        plan = " ".join(r[3] for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT rowid FROM audit_fts WHERE audit_fts MATCH ?", ('"retail"',)))
+    assert "VIRTUAL TABLE" in plan
+
+
+def test_action_prefix_filter_uses_a_range_on_the_index(history):
+    stage = count_events(history, AuditFilter(action="version."))
+    assert stage == sum(count_events(history, AuditFilter(action=a))
+                        for a in ("version.registered", "version.stage_changed"))

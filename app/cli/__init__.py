@@ -215,6 +215,19 @@ def _add_job_parsers(sub) -> None:
     _add_json(p)
 
 
+def _say_cleanup_on_stderr() -> None:
+    """What start-up tidied after an interrupted session (app.services.workspaces logs it) goes to stderr."""
+    import logging
+
+    class Notes(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            print(f"note: {record.getMessage()}", file=sys.stderr)
+
+    logger = logging.getLogger("app.services.workspaces")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(Notes(logging.INFO))
+
+
 def main(argv: list[str] | None = None) -> int:
     import multiprocessing
 
@@ -223,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from app.cli.commands import dispatch
     from app.core.errors import StewardError
+
+    if args.command not in ("init", "gui"):  # init lists them itself; the window shows them
+        _say_cleanup_on_stderr()
 
     try:
         return dispatch(args)

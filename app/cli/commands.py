@@ -23,7 +23,8 @@ def _progress(fraction: float, message: str) -> None:
 
 def cmd_init(args) -> int:
     ws = _ws(args)
-    info = {"workspace": str(ws.root), "database": str(ws.paths.db), "artifacts": str(ws.paths.artifacts)}
+    info = {"workspace": str(ws.root), "database": str(ws.paths.db), "artifacts": str(ws.paths.artifacts),
+            "cleaned": list(ws.cleaned), "problems": list(getattr(ws, "problems", []))}
     if args.json:
         print_json(info)
     else:

@@ -14,7 +14,7 @@ from app.store.engine import Database
 __all__ = ["SCHEMA_HEAD", "BACKUP_PART", "current_revision", "upgrade", "alembic_config"]
 
 # The newest migration's revision id; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 # A backup is copied under this name and renamed when complete, so a process killed mid-copy never
 # leaves a truncated file that looks like a backup; start-up removes the part of a dead pid.
 BACKUP_PART = ".{name}.{pid}.part"

@@ -15,7 +15,8 @@ import app
 from app.core.jobs import JobState
 from app.core.settings import WorkspacePaths
 from app.services.queries import workspace_is_empty
-from app.store.workspace import Workspace, open_workspace
+from app.services.workspaces import open_home
+from app.store.workspace import Workspace
 from app.ui import theme
 from app.ui.approvals_page import ApprovalsPage
 from app.ui.audit_page import AuditPage
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_pages()
         self.runner.busy_changed.connect(self._on_busy)
+        self.report_cleanup(ws)
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -389,7 +391,7 @@ class MainWindow(QMainWindow):
             self._when_idle(lambda: self.set_workspace(ws))
 
         self._when_idle(lambda: self.runner.submit(
-            open_workspace, paths, on_success=opened,
+            open_home, paths.root, on_success=opened,
             on_error=lambda exc: show_error(self, exc, "Workspace not opened")))
 
     def _when_idle(self, fn) -> None:
@@ -404,6 +406,22 @@ class MainWindow(QMainWindow):
                 fn()
 
         self.runner.busy_changed.connect(check)
+
+    def report_cleanup(self, ws: Workspace) -> None:
+        """Say what start-up tidied after an interrupted session, and warn about what it could not repair."""
+        self.cleanup_notes = list(ws.cleaned)
+        if ws.cleaned:
+            more = f" (and {len(ws.cleaned) - 1} more; see the log)" if len(ws.cleaned) > 1 else ""
+            self.statusBar().showMessage(f"Tidied after an interrupted session: {ws.cleaned[0]}{more}", 30_000)
+        problems = list(getattr(ws, "problems", []))
+        if problems:
+            box = QMessageBox(QMessageBox.Icon.Warning, "Workspace needs attention",
+                              "Some recorded files are missing from the workspace:\n\n" + "\n".join(problems[:6])
+                              + "\n\nRestore the workspace folder from a backup; nothing was deleted.",
+                              QMessageBox.StandardButton.Ok, self)
+            box.setWindowModality(Qt.WindowModality.WindowModal)
+            self.problems_box = box
+            box.open()
 
     def current_page(self) -> QWidget:
         return self._pages()[self.stack.currentIndex()]
@@ -424,6 +442,7 @@ class MainWindow(QMainWindow):
             holder.deleteLater()  # takes its page with it
         self.ws = ws
         self._build_pages()
+        self.report_cleanup(ws)
         self.settings.setValue("workspace/last", str(ws.root))
         if old is not ws:
             old.close()
