@@ -393,6 +393,7 @@ def test_start_up_removes_unrecorded_artifacts_only_when_their_writer_is_gone_or
         (ws.artifacts.claims / f"{host}.{live.pid}").write_text(live_claimed + "\n")  # still about to commit
         _age(ws.artifacts.root / old, 3600)  # nobody's claim, an hour old: an older release's leftover
         _age(ws.artifacts.root / live_claimed, 3600)
+        _age(paths.artifacts / ".last-full-sweep", 2 * 86400)  # the daily full pass is due
         ws = open_workspace(paths)
         ws.close()
     finally:
@@ -403,6 +404,26 @@ def test_start_up_removes_unrecorded_artifacts_only_when_their_writer_is_gone_or
     assert any(old[:12] in line and "recorded nowhere for over 10 minutes" in line for line in ws.cleaned)
     assert len(ws.cleaned) == 2 and ws.problems == []
     assert [p.name for p in ws.artifacts.claims.iterdir()] == [f"{host}.{live.pid}"]  # the dead one is settled
+
+
+def test_between_daily_full_passes_start_up_only_settles_dead_writers_claims(tmp_path):
+    import socket
+
+    from app.core.settings import WorkspacePaths
+    from app.store.workspace import open_workspace
+
+    paths = WorkspacePaths(tmp_path / "ws")
+    ws = open_workspace(paths)  # a full pass: the day's first opening
+    dead_claimed, old = (ws.artifacts.put_bytes(b)[0] for b in (b"dead", b"old"))
+    ws.close()
+    shutil.rmtree(ws.artifacts.claims)
+    ws.artifacts.claims.mkdir()
+    (ws.artifacts.claims / f"{socket.gethostname()}.{_dead_pid()}").write_text(dead_claimed + "\n")
+    _age(ws.artifacts.root / old, 3600)
+    ws = open_workspace(paths)
+    ws.close()
+    assert {p.name for p in ws.artifacts.root.iterdir()} == {old}  # the unclaimed one waits for the daily pass
+    assert len(ws.cleaned) == 1 and dead_claimed[:12] in ws.cleaned[0]
 
 
 def test_a_sweep_gives_a_file_back_when_a_writer_reuses_or_records_it_meanwhile(tmp_path):
@@ -439,6 +460,7 @@ def test_start_up_reports_recorded_artifacts_whose_file_is_missing(tmp_path, cla
     version = register_model(ws, "clf", classifier_files.model, classifier_files.train, "target")
     ws.close()
     (ws.artifacts.root / version.artifact_sha256).unlink()
+    _age(ws.paths.artifacts / ".last-full-sweep", 2 * 86400)  # found by the daily full pass
     ws = open_home(WorkspacePaths(tmp_path / "ws").root)
     try:
         assert len(ws.problems) == 1 and version.artifact_sha256[:12] in ws.problems[0]

@@ -185,7 +185,7 @@ class ArtifactStore:
         return removed
 
     def sweep(self, referenced: Callable[[Collection[str] | None], set[str]], *,
-              grace: float = ORPHAN_GRACE_SECONDS) -> SweepResult:
+              grace: float = ORPHAN_GRACE_SECONDS, full: bool = True) -> SweepResult:
         """Remove artifact files no database row records (see the module comment for which).
 
         `referenced(None)` returns every recorded hash; `referenced(hashes)` those of `hashes`
@@ -193,13 +193,20 @@ class ArtifactStore:
         meanwhile (its mtime changed) or a row for it was committed meanwhile, so a concurrent
         put-then-commit never loses its file.
         """
-        # Rows first, then the folder: a row committed before this read had its file stored before its
-        # commit, so it is in the listing; reading the other way round, a file stored and committed
-        # between the two reads would look recorded-but-missing.
-        recorded = referenced(None)
-        seen = _listing(self.root)
-        result = SweepResult(missing=sorted(sha for sha in recorded - seen.keys() if not (self.root / sha).exists()))
         live, dead, dead_files = self._read_claims()
+        if not full:
+            # Quick pass (most start-ups): only what dead writers claimed; no listing of every file.
+            seen = {sha: mtime for sha in dead if (mtime := _mtime(self.root / sha)) is not None}
+            recorded = referenced(seen) if seen else set()
+            result = SweepResult(missing=[])
+        else:
+            # Rows first, then the folder: a row committed before this read had its file stored before
+            # its commit, so it is in the listing; reading the other way round, a file stored and
+            # committed between the two reads would look recorded-but-missing.
+            recorded = referenced(None)
+            seen = _listing(self.root)
+            result = SweepResult(missing=sorted(sha for sha in recorded - seen.keys()
+                                                if not (self.root / sha).exists()))
         old = time.time_ns() - int(grace * 1e9)
         held: dict[str, tuple[Path, str]] = {}
         try:
@@ -263,6 +270,13 @@ class ArtifactStore:
                 live.update(shas)
             # Another host's claims: its pids mean nothing here, so the age rule decides.
         return live, dead, dead_files  # a hash in both is skipped: a live claim wins
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
 
 
 def _listing(folder: Path) -> dict[str, int]:
