@@ -115,7 +115,7 @@ def test_the_monitoring_page_has_a_shadow_tab_for_the_chosen_model(qtbot, regist
     window.show_page(MONITORING)
     monitoring = window.monitoring_page
     assert monitoring.time_tabs.tabText(SHADOW_TAB) == "Shadow"
-    assert monitoring.time_tabs.widget(SHADOW_TAB) is monitoring.shadow_panel
+    assert monitoring.time_tabs.widget(SHADOW_TAB).widget() is monitoring.shadow_panel
     qtbot.waitUntil(lambda: monitoring.shadow_panel.name == MODEL, timeout=SLOW)
     qtbot.waitUntil(lambda: monitoring.shadow_panel.view is not None, timeout=SLOW)
     assert monitoring.shadow_panel.view.name == MODEL

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QSettings, Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
+    QComboBox, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout,
+    QWidget,
 )
 
 from app.core.entities import ModelSummary
@@ -96,7 +97,12 @@ class MonitoringPage(QWidget):
         self.time_tabs.addTab(self.over_time, "Drift over time")
         self.time_tabs.addTab(self.performance_panel, "Performance over time")
         self.shadow_panel = ShadowPanel(self.ws, self.runner, self)
-        self.time_tabs.addTab(self.shadow_panel, "Shadow")
+        # In a scroll area: its tables would otherwise set the whole page's minimum height (466 px).
+        shadow_area = QScrollArea()
+        shadow_area.setWidgetResizable(True)
+        shadow_area.setFrameShape(QFrame.Shape.NoFrame)
+        shadow_area.setWidget(self.shadow_panel)
+        self.time_tabs.addTab(shadow_area, "Shadow")
         self.data_changed.connect(self.shadow_panel.refresh)  # a scored batch may carry new shadow scores
 
         self.batch_drift = BatchDrift()
