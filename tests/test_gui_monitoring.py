@@ -375,7 +375,8 @@ def test_overview_counts_match_the_services_and_links_switch_pages(qtbot, window
 
     qtbot.mouseClick(page.drifting_tile, Qt.MouseButton.LeftButton)
     assert window.stack.currentIndex() == MONITORING
-    assert window.monitoring_page.current_model() == expected.drifting_models[0]
+    # The page is built on first use and loads its model list in the background: the choice follows it.
+    qtbot.waitUntil(lambda: window.monitoring_page.current_model() == expected.drifting_models[0], timeout=SLOW)
 
     window.show_page(OVERVIEW)
     page.attention_label.linkActivated.emit(f"alerts:{MODEL}")

@@ -65,3 +65,24 @@ def test_overview_lists_a_dozen_models_and_links_to_the_rest(qtbot, big_window):
 def test_models_table_fits_columns_from_a_sample_of_rows(big_window):
     header = big_window.models_page.table.horizontalHeader()
     assert 0 < header.resizeContentsPrecision() <= 500
+
+
+def test_chart_pages_are_built_on_first_use_or_right_after_the_first_paint(qtbot, inventory, tmp_path):
+    from app.ui.main_window import JOBS, MONITORING
+    from app.ui.main_window import MODELS as MODELS_PAGE
+
+    ws = open_workspace(WorkspacePaths(inventory))
+    runner = TaskRunner()
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    lazy = MainWindow(ws, runner, settings)
+    qtbot.addWidget(lazy)
+    lazy.show()
+    assert not any(lazy.is_built(i) for i in (MODELS_PAGE, MONITORING, JOBS))
+    lazy.show_page(MODELS_PAGE)
+    assert lazy.is_built(MODELS_PAGE) and lazy.current_page() is lazy.models_page
+    assert lazy.models_page.source.rowCount() == MODELS
+    eager = MainWindow(ws, runner, settings, build_pages_after_paint=True)
+    qtbot.addWidget(eager)
+    eager.show()
+    qtbot.waitUntil(lambda: all(eager.is_built(i) for i in (MODELS_PAGE, MONITORING, JOBS)), timeout=10_000)
+    runner.wait(60_000)

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 
 from app.ml.gate import lower_is_better
 from app.ui import theme
-from app.ui.chart_style import severity_color
+from app.ui.palette import severity_color
 from app.ui.formatting import fmt_metric, fmt_time, metric_label, short_hash
 from app.ui.tables import Column, RecordTableModel
 

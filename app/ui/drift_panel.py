@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.core.monitoring import Batch, FeaturePoint
-from app.ui.chart_style import METRIC_LABELS, METRICS, THRESHOLD_KEYS, fmt_value
+from app.ui.palette import METRIC_LABELS, METRICS, THRESHOLD_KEYS, fmt_value
 from app.ui.forms import section_label
 from app.ui.monitoring_charts import DriftTimeline
 

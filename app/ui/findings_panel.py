@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from app.core.compliance import Finding, FindingStatus, past_due
 from app.core.timeutil import utcnow
 from app.ui import theme
-from app.ui.chart_style import severity_color, translucent
+from app.ui.palette import severity_color, translucent
 from app.ui.formatting import fmt_time
 from app.ui.tables import RECORD_ROLE, Column, RecordTableModel, make_table
 

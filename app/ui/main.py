@@ -106,7 +106,7 @@ def run_gui(home: str | None = None, *, demo_if_empty: bool | None = None, argv:
         QMessageBox.critical(None, "Model Steward", f"{exc.message}\n\n{exc.hint or ''}".strip())
         return 2
     log.info("Workspace %s", ws.root)
-    window = MainWindow(ws, settings=settings)
+    window = MainWindow(ws, settings=settings, build_pages_after_paint=True)
     if quit_after_paint:
         demo_if_empty = False if demo_if_empty is None else demo_if_empty
         _close_after_first_paint(app, window)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog, QFrame, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QProgressBar,
@@ -23,17 +24,19 @@ from app.ui.audit_page import AuditPage
 from app.ui.dropfiles import dropped_model_file
 from app.ui.first_run import DemoLoader, FirstRunDialog
 from app.ui.jobs_close import CloseChoice, CloseGuard, ask_close_choice
-from app.ui.jobs_page import JobsPage
 from app.ui.jobs_watcher import JobsWatcher
 from app.ui.messages import show_error
-from app.ui.models_page import ModelsPage
-from app.ui.monitoring_page import MonitoringPage
 from app.ui.notifications import AlertNotifier
 from app.ui.overview_page import OverviewPage
 from app.ui.report_dialog import ExportReportDialog
 from app.ui.resources import resource_path
-from app.ui.retrain_dialog import RetrainDialog
 from app.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # built on first use: their modules (and pyqtgraph) load after the first paint
+    from app.ui.jobs_page import JobsPage
+    from app.ui.models_page import ModelsPage
+    from app.ui.monitoring_page import MonitoringPage
+    from app.ui.retrain_dialog import RetrainDialog
 
 __all__ = ["MainWindow", "PAGES", "OVERVIEW", "MODELS", "MONITORING", "JOBS", "APPROVALS", "AUDIT"]
 
@@ -52,9 +55,14 @@ class MainWindow(QMainWindow):
     demo_loaded = Signal()
 
     def __init__(self, ws: Workspace, runner: TaskRunner | None = None, settings: QSettings | None = None,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, build_pages_after_paint: bool = False) -> None:
         super().__init__(parent)
         self.ws = ws
+        # Models, Monitoring and Jobs (charts, pyqtgraph) are built when first shown or used; the app also
+        # builds them one by one right after the first paint, so they are ready before anyone clicks.
+        self._built: dict[int, QWidget] = {}
+        self._holders: list[QScrollArea] = []
+        self._build_after_paint = build_pages_after_paint
         self.runner = runner or TaskRunner(self)
         self.settings = settings or QSettings()
         self.first_run_dialog: FirstRunDialog | None = None
@@ -161,15 +169,13 @@ class MainWindow(QMainWindow):
         return action
 
     def _build_pages(self) -> None:
-        self.overview_page = OverviewPage(self.ws, self.runner, self)
-        self.models_page = ModelsPage(self.ws, self.runner, self)
-        self.monitoring_page = MonitoringPage(self.ws, self.runner, self, settings=self.settings)
-        self.jobs_page = JobsPage(self.ws, self.runner, self)
-        self.approvals_page = ApprovalsPage(self.ws, self.runner, self)
-        self.audit_page = AuditPage(self.ws, self.runner, self)
-        for page in self._pages():
-            self.stack.addWidget(_scrolling(page))
-        self.models_page.models_changed.connect(self._on_models_changed)
+        self._built = {}
+        self._holders = [_scrolling() for _ in PAGES]
+        for holder in self._holders:
+            self.stack.addWidget(holder)
+        self._page(OVERVIEW)
+        self._page(AUDIT)
+        self._page(APPROVALS)
         self._wire_monitoring()
         self._wire_jobs()
         self._wire_approvals()
@@ -183,15 +189,94 @@ class MainWindow(QMainWindow):
             self._on_page_changed(OVERVIEW)
 
     def _pages(self) -> tuple[QWidget, ...]:
-        return (self.overview_page, self.models_page, self.monitoring_page, self.jobs_page, self.approvals_page,
-                self.audit_page)
+        """The pages built so far (the others have nothing to update yet)."""
+        return tuple(self._built[i] for i in sorted(self._built))
+
+    # The pages: each built on first use.
+    overview_page = property(lambda self: self._page(OVERVIEW))
+    models_page: ModelsPage = property(lambda self: self._page(MODELS))  # type: ignore[assignment]
+    monitoring_page: MonitoringPage = property(lambda self: self._page(MONITORING))  # type: ignore[assignment]
+    jobs_page: JobsPage = property(lambda self: self._page(JOBS))  # type: ignore[assignment]
+    approvals_page = property(lambda self: self._page(APPROVALS))
+    audit_page = property(lambda self: self._page(AUDIT))
+
+    def is_built(self, index: int) -> bool:
+        return index in self._built
+
+    def _page(self, index: int) -> QWidget:
+        page = self._built.get(index)
+        if page is None:
+            page = self._make_page(index)
+            self._built[index] = page
+            self._holders[index].setWidget(page)
+            self._wire_page(index, page)
+        return page
+
+    def _make_page(self, index: int) -> QWidget:
+        if index == OVERVIEW:
+            return OverviewPage(self.ws, self.runner, self)
+        if index == MODELS:
+            from app.ui.models_page import ModelsPage
+
+            return ModelsPage(self.ws, self.runner, self)
+        if index == MONITORING:
+            from app.ui.monitoring_page import MonitoringPage
+
+            return MonitoringPage(self.ws, self.runner, self, settings=self.settings)
+        if index == JOBS:
+            from app.ui.jobs_page import JobsPage
+
+            return JobsPage(self.ws, self.runner, self)
+        if index == APPROVALS:
+            return ApprovalsPage(self.ws, self.runner, self)
+        return AuditPage(self.ws, self.runner, self)
+
+    def _wire_page(self, index: int, page) -> None:
+        """Connections of one page to the window (and to pages that exist through the properties)."""
+        if index == OVERVIEW:
+            page.model_requested.connect(self.open_model)
+            page.monitoring_requested.connect(self.open_monitoring)
+            page.alerts_requested.connect(lambda name: self.open_monitoring(name, alerts=True))
+            page.audit_requested.connect(lambda: self.show_page(AUDIT))
+            page.verify_requested.connect(self._verify_audit)
+            page.jobs_requested.connect(lambda: self.show_page(JOBS))
+        elif index == AUDIT:
+            page.verify_finished.connect(lambda result: self.overview_page.set_verification(result))
+        elif index == APPROVALS:
+            page.approvals_changed.connect(self._update_approvals_label)
+            page.decision_made.connect(self._on_approval_decided)
+        elif index == MODELS:
+            page.models_changed.connect(self._on_models_changed)
+            page.stage_changed.connect(lambda _moves: self.approvals_page.refresh())
+            page.retrain_requested.connect(self.open_retrain_dialog)
+            page.job_submitted.connect(self._on_job_submitted)  # Reproduce
+        elif index == MONITORING:
+            page.data_changed.connect(self._on_monitoring_changed)
+            page.models_changed.connect(self._on_retired)
+            page.retrain_requested.connect(self.open_retrain_dialog)
+        elif index == JOBS:
+            page.version_requested.connect(self.open_model)
+            if self.watcher is not None:
+                page.control = self.watcher.control
+                self.watcher.pulsed.connect(page.on_pulse)
+                page.jobs_cancelled.connect(lambda _jobs: self.watcher.poke())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._build_after_paint:
+            self._build_after_paint = False
+            QTimer.singleShot(150, self._build_next_page)
+
+    def _build_next_page(self) -> None:
+        """Build one page not yet built, then yield to the event loop before the next."""
+        missing = [i for i in (MODELS, MONITORING, JOBS) if i not in self._built]
+        if missing:
+            self._page(missing[0])
+            QTimer.singleShot(0, self._build_next_page)
 
     def _wire_approvals(self) -> None:
         """The sidebar count of pending requests, and reloads after stage changes and decisions."""
         self._update_approvals_label()
-        self.approvals_page.approvals_changed.connect(self._update_approvals_label)
-        self.approvals_page.decision_made.connect(self._on_approval_decided)
-        self.models_page.stage_changed.connect(lambda _moves: self.approvals_page.refresh())
         self.approvals_page.refresh()  # the count shows before the page is first opened
 
     def _update_approvals_label(self) -> None:
@@ -199,20 +284,12 @@ class MainWindow(QMainWindow):
         self.sidebar.item(APPROVALS).setText(f"Approvals ({pending})" if pending else "Approvals")
 
     def _on_approval_decided(self, _result) -> None:
-        self.models_page.refresh()  # an approval moved a version to Production
+        if self.is_built(MODELS):
+            self.models_page.refresh()  # an approval moved a version to Production
         self._on_models_changed()
 
     def _wire_monitoring(self) -> None:
         """Overview links, monitoring writes and new-alert notifications, for the current workspace."""
-        overview, monitoring = self.overview_page, self.monitoring_page
-        overview.model_requested.connect(self.open_model)
-        overview.monitoring_requested.connect(self.open_monitoring)
-        overview.alerts_requested.connect(lambda name: self.open_monitoring(name, alerts=True))
-        overview.audit_requested.connect(lambda: self.show_page(AUDIT))
-        overview.verify_requested.connect(self._verify_audit)
-        self.audit_page.verify_finished.connect(overview.set_verification)
-        monitoring.data_changed.connect(self._on_monitoring_changed)
-        monitoring.models_changed.connect(self._on_retired)
         self.notifier = AlertNotifier(self.ws, self)
         self.notifier.alert_noticed.connect(self._on_alert_noticed)
         self.notifier.alert_activated.connect(lambda alert: self.open_monitoring(alert.model_name, alerts=True))
@@ -220,22 +297,18 @@ class MainWindow(QMainWindow):
 
     def _wire_jobs(self) -> None:
         """Retrain buttons, the Jobs page, and the timer that starts queued jobs while the window is open."""
-        self.models_page.retrain_requested.connect(self.open_retrain_dialog)
-        self.models_page.job_submitted.connect(self._on_job_submitted)  # Reproduce
-        self.monitoring_page.retrain_requested.connect(self.open_retrain_dialog)
-        self.overview_page.jobs_requested.connect(lambda: self.show_page(JOBS))
-        self.jobs_page.version_requested.connect(self.open_model)
         self.watcher = JobsWatcher(self.ws, self)
-        self.jobs_page.control = self.watcher.control
         self.watcher.pulsed.connect(lambda p: self.overview_page.set_job_counts(p.counts))
-        self.watcher.pulsed.connect(self.jobs_page.on_pulse)
         self.watcher.job_finished.connect(self._on_job_finished)
-        self.jobs_page.jobs_cancelled.connect(lambda _jobs: self.watcher.poke())
+        if self.is_built(JOBS):  # built before the watcher (a test, or a workspace switch)
+            self._wire_page(JOBS, self.jobs_page)
         self.close_guard = CloseGuard(self.ws, self.watcher, self)
         self.close_guard.close_allowed.connect(self._close_when_jobs_settled)
         self.watcher.start()
 
     def open_retrain_dialog(self, name: str) -> RetrainDialog:
+        from app.ui.retrain_dialog import RetrainDialog
+
         dialog = RetrainDialog(self.ws, self.runner, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.job_submitted.connect(self._on_job_submitted)
@@ -246,7 +319,7 @@ class MainWindow(QMainWindow):
 
     def open_report_dialog(self) -> ExportReportDialog:
         """Window-modal; the model selected on the Models page is ticked, and is the scope when that page shows."""
-        name = self.models_page.selected_name()
+        name = self.models_page.selected_name() if self.is_built(MODELS) else None
         dialog = ExportReportDialog(self.ws, self.runner, name, selected_scope=self.stack.currentIndex() == MODELS,
                                     parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -282,7 +355,7 @@ class MainWindow(QMainWindow):
                 self._on_page_changed(self.stack.currentIndex())
         if self.stack.currentIndex() == OVERVIEW:
             self.overview_page.refresh()
-        if self.jobs_page.isVisible():
+        if self.is_built(JOBS) and self.jobs_page.isVisible():
             self.jobs_page.refresh()
 
     # -- pages ------------------------------------------------------------------------------------
@@ -292,11 +365,14 @@ class MainWindow(QMainWindow):
     def _on_page_changed(self, index: int) -> None:
         if index < 0:
             return
+        fresh = index not in self._built
+        self._page(index)  # built now if it was not yet (it then loads fresh data)
         self.stack.setCurrentIndex(index)
-        if index in (MODELS, MONITORING) and self._retrained:
+        if index in (MODELS, MONITORING) and self._retrained and not fresh:
             self._retrained = False
-            self.models_page.refresh()
-            self.monitoring_page.refresh()
+            for other in (MODELS, MONITORING):
+                if self.is_built(other):
+                    self._built[other].refresh()
         if index == OVERVIEW:
             self.overview_page.refresh()
         if index == APPROVALS:
@@ -309,7 +385,8 @@ class MainWindow(QMainWindow):
         self._audit_stale = True
         if self.stack.currentIndex() == AUDIT:
             self._on_page_changed(AUDIT)
-        self.monitoring_page.refresh()
+        if self.is_built(MONITORING):
+            self.monitoring_page.refresh()
         self.overview_page.refresh()
 
     # -- links between pages --------------------------------------------------------------------------
@@ -335,13 +412,14 @@ class MainWindow(QMainWindow):
         self.notifier.check_now()  # an alert the window itself just opened is announced at once
 
     def _on_retired(self) -> None:
-        self.models_page.refresh()
+        if self.is_built(MODELS):
+            self.models_page.refresh()
         self._on_models_changed()
 
     def _on_alert_noticed(self, alert) -> None:
         self.overview_page.refresh()
         self._audit_stale = True
-        if self.monitoring_page.current_model() == alert.model_name:
+        if self.is_built(MONITORING) and self.monitoring_page.current_model() == alert.model_name:
             self.monitoring_page.reload()
 
     def _register(self) -> None:
@@ -358,7 +436,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/theme", name)
         self.theme_actions[name].setChecked(True)
         self._update_icons()
-        self.models_page.refresh()  # colours of badges and risk tiers are read when rows are painted
+        if self.is_built(MODELS):
+            self.models_page.refresh()  # colours of badges and risk tiers are read when rows are painted
         for page in self._pages():
             apply = getattr(page, "apply_theme", None)
             if callable(apply):
@@ -367,9 +446,8 @@ class MainWindow(QMainWindow):
     def _update_icons(self) -> None:
         for row, (_title, icon_name) in enumerate(PAGES):
             self.sidebar.item(row).setIcon(theme.icon(icon_name, role="text"))
-        jobs_page = getattr(self, "jobs_page", None)
-        if jobs_page is not None:
-            jobs_page.update_icon()
+        if self.is_built(JOBS):
+            self.jobs_page.update_icon()
 
     # -- busy indicator -------------------------------------------------------------------------------
     def _on_busy(self, busy: bool) -> None:
@@ -424,7 +502,7 @@ class MainWindow(QMainWindow):
             box.open()
 
     def current_page(self) -> QWidget:
-        return self._pages()[self.stack.currentIndex()]
+        return self._page(self.stack.currentIndex())
 
     def set_workspace(self, ws: Workspace) -> None:
         old = self.ws
@@ -435,7 +513,8 @@ class MainWindow(QMainWindow):
             self.watcher.stop()  # jobs keep running: they belong to their own processes
             self.watcher.deleteLater()
             self.close_guard.deleteLater()
-        self.jobs_page.stop()
+        if self.is_built(JOBS):
+            self.jobs_page.stop()
         while self.stack.count():
             holder = self.stack.widget(0)
             self.stack.removeWidget(holder)
@@ -467,7 +546,8 @@ class MainWindow(QMainWindow):
         self.demo_loader = loader
 
         def done() -> None:
-            self.models_page.refresh()
+            if self.is_built(MODELS):
+                self.models_page.refresh()
             self._on_models_changed()
             if self.notifier is not None:
                 self.notifier.start()  # the demo's alerts are history, not news
@@ -524,7 +604,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         if self.watcher is not None:
             self.watcher.stop()
-        self.jobs_page.stop()
+        if self.is_built(JOBS):
+            self.jobs_page.stop()
         # Let running writes finish: each is one short transaction, and a half-done one is rolled back anyway.
         self.runner.wait(30_000)
         if self.notifier is not None:
@@ -534,11 +615,12 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def _scrolling(page: QWidget) -> QScrollArea:
+def _scrolling(page: QWidget | None = None) -> QScrollArea:
     """A page in a frameless scroll area: the window may be smaller than a page's minimum size (a
     1366×768 laptop), and the page then scrolls instead of pushing the window off the screen."""
     area = QScrollArea()
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
-    area.setWidget(page)
+    if page is not None:
+        area.setWidget(page)
     return area

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 from app.core.monitoring import Alert, AlertStatus, Batch
-from app.ui.chart_style import severity_color
+from app.ui.palette import severity_color
 from app.ui.formatting import fmt_metric, fmt_time, metric_label
 from app.ui.tables import Column, RecordTableModel
 

@@ -13,7 +13,7 @@ from app.services.monitoring_queries import Overview
 from app.store.workspace import Workspace
 from app.ui import theme
 from app.ui.audit_banner import ago
-from app.ui.chart_style import severity_color
+from app.ui.palette import severity_color
 from app.ui.forms import section_label
 from app.ui.messages import describe_error
 from app.ui.overview_text import OverviewData, alerts_table, load_overview, models_table

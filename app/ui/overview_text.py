@@ -12,7 +12,7 @@ from app.services.alerts import list_alerts
 from app.services.monitoring_queries import Overview, list_batches, overview
 from app.store.workspace import Workspace
 from app.ui import theme
-from app.ui.chart_style import severity_color
+from app.ui.palette import severity_color
 from app.ui.formatting import fmt_time
 
 __all__ = ["OverviewData", "load_overview", "models_table", "alerts_table", "RECENT_ALERTS"]

@@ -17,7 +17,7 @@ from app.services.queries import list_versions
 from app.services.shadow import shadow_comparison
 from app.store.workspace import Workspace
 from app.ui import theme
-from app.ui.chart_style import fmt_value
+from app.ui.palette import fmt_value
 from app.ui.formatting import fmt_time, metric_label
 from app.ui.forms import section_label
 from app.ui.messages import describe_error

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from app.core.compliance import Review, ReviewOutcome, ReviewRole
 from app.core.timeutil import utcnow
 from app.ui import theme
-from app.ui.chart_style import severity_color
+from app.ui.palette import severity_color
 from app.ui.formatting import fmt_time
 from app.ui.signoff_dialog import OUTCOME_TEXT, ROLE_TEXT
 from app.ui.tables import RECORD_ROLE, Column, RecordTableModel, make_table
