@@ -136,8 +136,9 @@ def test_a_failing_job_records_its_error_and_registers_nothing(workspace, tmp_pa
 
     train = register_churn(workspace, tmp_path / "data")
     unlabelled = tmp_path / "unlabelled.csv"
-    pd.read_csv(train).assign(churned=None).to_csv(unlabelled, index=False)
-    job_id = jobs.submit_retrain(workspace, "churn", unlabelled)
+    pd.read_csv(train).to_csv(unlabelled, index=False)
+    job_id = jobs.submit_retrain(workspace, "churn", unlabelled)  # refused at once if it had no labels yet
+    pd.read_csv(train).assign(churned=None).to_csv(unlabelled, index=False)  # its labels vanish before it runs
     job = jobs.wait_for_job(workspace, job_id, timeout=60, poll=0.05)
     assert job.state is JobState.FAILED and "Only 0 labelled rows" in job.error and job.result is None
     assert "ERROR Failed: Only 0 labelled rows" in job.log and "Traceback" not in job.log

@@ -114,9 +114,10 @@ def scan_file(path: str | os.PathLike) -> ScanResult:
         return _scan(raw, label)
 
 
-def scan_bytes(data: bytes) -> ScanResult:
-    """Scan a model held in memory; raise InvalidInputError when it is not a pickle or joblib file."""
-    return _scan(io.BytesIO(bytes(data)), "The data")
+def scan_bytes(data: bytes, label: str = "The data") -> ScanResult:
+    """Scan a model held in memory; raise InvalidInputError (its message starting with `label`, e.g. the
+    file's quoted name) when it is not a pickle or joblib file."""
+    return _scan(io.BytesIO(bytes(data)), label)
 
 
 class _Refuse(Exception):

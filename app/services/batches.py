@@ -23,7 +23,8 @@ from app.services.settings import effective_settings
 from app.store.orm import SqlArtifact, SqlBatch, SqlFeatureDrift, SqlModel, SqlVersion
 from app.store.workspace import Workspace
 
-__all__ = ["BatchOutcome", "score_batch", "record_batch", "check_batch_columns", "ScoringCancelled"]
+__all__ = ["BatchOutcome", "score_batch", "record_batch", "check_batch_columns", "check_output_path",
+           "ScoringCancelled"]
 
 PREDICT_CHUNK = 100_000
 
@@ -89,7 +90,7 @@ def check_batch_columns(frame, features: list[dict], *, strict_types: bool) -> l
         parsed = pd.to_numeric(col, errors="coerce")
         bad = col[parsed.isna() & col.notna()]
         if len(bad):
-            examples = ", ".join(repr(v) for v in bad.astype(str).unique()[:3])
+            examples = ", ".join(_example(v) for v in bad.astype(str).unique()[:3])
             bad_types.append(f"'{f['name']}' should be numeric but has {len(bad)} value(s) like {examples}")
     warnings = []
     if bad_types and strict_types:
@@ -102,6 +103,27 @@ def check_batch_columns(frame, features: list[dict], *, strict_types: bool) -> l
     if extra:
         warnings.append(f"columns not used by the model: {', '.join(extra[:10])}{' …' if len(extra) > 10 else ''}")
     return warnings
+
+
+def _example(value: str, limit: int = 40) -> str:
+    """A bad value quoted for a message; a huge one (a broken file's whole tail in one field) is cut."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"… ({len(value):,} characters)"
+
+
+def check_output_path(output: str | Path | None) -> None:
+    """Refuse a predictions file that cannot be written before anything is scored or recorded."""
+    if not output:
+        return
+    path = Path(output)
+    if path.is_dir():
+        raise InvalidInputError(f"The predictions file {path} is a folder.", hint="Give a file name inside it.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInputError(f"Cannot write the predictions to {path}: the folder {folder} does not exist.",
+                                hint="Create the folder first, or choose another file.")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InvalidInputError(f"No permission to write the predictions to {path}.",
+                                hint="Choose a file in a folder you can write to.")
 
 
 def _coerce_numeric(frame, features: list[dict]):
@@ -176,6 +198,7 @@ def score_batch(ws: Workspace, name: str, input_path: str | Path, *, output: str
 
     progress, is_cancelled = progress or _noop, is_cancelled or _never
     input_path = Path(input_path)
+    check_output_path(output)
     version_id, number, features, artifact, frame = _load_batch(ws, name, version, input_path, progress)
     warnings = check_batch_columns(frame, features, strict_types=True)
     frame = _coerce_numeric(frame, features)
@@ -186,7 +209,11 @@ def score_batch(ws: Workspace, name: str, input_path: str | Path, *, output: str
     except StewardError:
         raise
     except Exception as exc:
-        raise InvalidInputError(f"The model could not score this batch: {type(exc).__name__}: {exc}") from None
+        from app.ml.data import first_line
+
+        raise InvalidInputError(f"The model could not score this batch: {type(exc).__name__}: {first_line(exc)}",
+                                hint="Check that the columns hold the kinds of values the model was trained on.") \
+            from None
     suffix = ".parquet" if output and str(output).lower().endswith((".parquet", ".pq")) else ".csv"
     ws.paths.tmp.mkdir(parents=True, exist_ok=True)
     tmp_out = _write_output(frame, pred, proba, classes, ws.paths.tmp, suffix)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from app.core.errors import InvalidInputError
 from app.core.identity import current_actor
-from app.core.jobs import Job
+from app.core.jobs import Job, Recipe
 from app.services.settings import effective_settings
 from app.store.workspace import Workspace
 from app.workers import control, launch
@@ -20,6 +20,7 @@ __all__ = ["submit_retrain", "start_queued", "max_jobs", "wait_for_job", "get_jo
 cancel_job = control.cancel_job
 scan_jobs = control.scan_jobs
 SCAN_EVERY_SECONDS = 2.0
+MIN_TRAINING_ROWS = 10  # app.ml.training.split_frame refuses fewer
 
 
 def max_jobs(ws: Workspace) -> int:
@@ -44,15 +45,34 @@ def submit_retrain(ws: Workspace, name: str, data: str | Path | None = None, *, 
     params: dict = {"model": name, "data": None}
     if data:
         path = Path(data).expanduser().resolve()  # the worker may start later, elsewhere: no relative paths
-        if not path.is_file():
-            raise InvalidInputError(f"The training data file {path} does not exist.")
-        from app.services.register import preview_columns
-
-        missing = [c for c in (*recipe.features, recipe.target) if c not in preview_columns(path)]
-        if missing:
-            raise InvalidInputError(f"'{path.name}' lacks column(s) the recipe needs: {', '.join(missing)}.")
+        _check_data_file(ws, recipe, path)
         params["data"] = str(path)
     return submit_job(ws, "retrain", params, model=name, actor=actor)
+
+
+def _check_data_file(ws: Workspace, recipe: Recipe, path: Path) -> None:
+    """Refuse a file the worker would fail on, before a job is queued: unreadable, lacking the recipe's
+    columns, too few labelled rows, or values the model cannot take (the recipe's source version must
+    be able to predict on them: the same types a refit needs)."""
+    from app.ml.data import first_line, read_table
+    from app.services.queries import load_model
+
+    frame = read_table(path, what="training data")
+    needed = (*recipe.features, recipe.target, *([recipe.time_column] if recipe.time_column else []))
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InvalidInputError(f"'{path.name}' lacks column(s) the recipe needs: {', '.join(missing)}.")
+    labelled = int(frame[recipe.target].notna().sum())
+    if labelled < MIN_TRAINING_ROWS:
+        raise InvalidInputError(f"'{path.name}' has {labelled} labelled row(s); a retrain needs at least "
+                                f"{MIN_TRAINING_ROWS}.", hint="Choose the full training data file.")
+    model = load_model(ws, recipe.model_name, recipe.source_version)
+    try:
+        model.predict(frame[list(recipe.features)])
+    except Exception as exc:
+        raise InvalidInputError(
+            f"'{path.name}' holds values the model cannot use: {type(exc).__name__}: {first_line(exc)}",
+            hint="Check that the columns hold the same kinds of values the model was trained on.") from None
 
 
 def wait_for_job(ws: Workspace, job_id: int, *, timeout: float | None = None, poll: float = 0.2,

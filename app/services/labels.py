@@ -45,6 +45,13 @@ def performance_drop(live: dict[str, float], validation: dict[str, float], toler
     return worse
 
 
+def _is_class(value, classes) -> bool:
+    """Whether a label is one of the version's classes (stored as text; 1.0 read from a CSV is class '1')."""
+    if str(value) in classes:
+        return True
+    return isinstance(value, float) and value.is_integer() and str(int(value)) in classes
+
+
 def _batch_predictions(ws: Workspace, batch: SqlBatch, version: SqlVersion, frame):
     """(predictions, class scores or None) for the batch's rows, in the batch's row order."""
     import numpy as np
@@ -116,6 +123,11 @@ def attach_labels(ws: Workspace, batch_id: int, labels_path: str | Path, *, id_c
     known = pd.notna(y)
     if not known.any():
         raise InvalidInputError(f"The label column '{target}' is empty.")
+    if task == "classification" and classes and not any(_is_class(v, classes) for v in y[known]):
+        seen = ", ".join(repr(str(v)) for v in pd.unique(y[known])[:5])
+        raise InvalidInputError(f"None of the labels in '{target}' is one of the model's classes: the file has "
+                                f"{seen}; the model predicts {', '.join(map(str, classes))}.",
+                                hint="Choose the column with the true outcomes, coded as the model's classes.")
     pred_rows = pred[rows][known]
     score_rows = scores[rows][known] if scores is not None else None
     live = score_predictions(y[known], pred_rows, task, scores=score_rows,

@@ -24,6 +24,7 @@ from app.store.workspace import Workspace
 __all__ = ["ModelCard", "register_model", "validate_model_name", "preview_columns", "update_model_card", "Progress"]
 
 Progress = Callable[[float, str], None]
+MIN_ROWS = 10  # as many as a retrain needs (app.ml.training.split_frame)
 _NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,200}$")
 
 
@@ -71,7 +72,7 @@ def register_model(
     actor: str | None = None,
 ) -> Version:
     """Scan, load and check the model against its data, evaluate it, then record it in one transaction."""
-    from app.ml.data import dtype_kind, read_table
+    from app.ml.data import dtype_kind, first_line, read_table
     from app.ml.estimator import describe_estimator, expected_features, library_versions, load_estimator
     from app.ml.metrics import HOLDOUT_FRACTION, SEED, evaluate, holdout_split
     from app.ml.pickle_scan import scan_bytes
@@ -90,10 +91,10 @@ def register_model(
     progress(0.05, "Scanning model file")
     model_bytes = _read_file(model_file, "model file")
     try:
-        scan = scan_bytes(model_bytes)
+        scan = scan_bytes(model_bytes, f"'{model_file.name}'")
     except InvalidInputError as exc:
         raise InvalidInputError(
-            f"'{model_file.name}' is not a model file: {exc.message}",
+            exc.message,
             hint="Expected a fitted scikit-learn estimator saved with joblib.dump or pickle.dump.",
         ) from None
     if not scan.safe and not trust:
@@ -110,6 +111,7 @@ def register_model(
 
     progress(0.3, "Reading training data")
     train = read_table(train_data, what="training data")
+    _require_rows(train, "training data", train_data)
     if target not in train.columns:
         raise InvalidInputError(
             f"The training data has no column '{target}'.",
@@ -122,6 +124,7 @@ def register_model(
     progress(0.45, "Evaluating on held-out data")
     if test_data is not None:
         test = read_table(Path(test_data), what="test data")
+        _require_rows(test, "test data", Path(test_data))
         lacking = [c for c in [*features, target] if c not in test.columns]
         if lacking:
             raise InvalidInputError(f"The test data lacks column(s): {', '.join(lacking)}.")
@@ -133,12 +136,15 @@ def register_model(
                       "seed": SEED, "rows": int(len(held_out)),
                       "caution": "optimistic if the model was fitted on all of the training data"}
     held_out = held_out[held_out[target].notna()]
+    if held_out.empty:
+        raise InvalidInputError(f"The target column '{target}' is empty in the "
+                                f"{'test data' if test_data is not None else 'held-out rows'}.")
     try:
         metrics, errors = evaluate(estimator, held_out[features], held_out[target], described["task"],
                                    with_errors=True)
     except Exception as exc:
         raise InvalidInputError(
-            f"The model could not predict on the data: {type(exc).__name__}: {exc}",
+            f"The model could not predict on the data: {type(exc).__name__}: {first_line(exc)}",
             hint="Check that the columns hold the same kinds of values the model was trained on.",
         ) from None
 
@@ -152,8 +158,8 @@ def register_model(
     except StewardError:
         raise
     except Exception as exc:
-        raise InvalidInputError(f"The model could not predict on its training data: {type(exc).__name__}: {exc}") \
-            from None
+        raise InvalidInputError(f"The model could not predict on its training data: {type(exc).__name__}: "
+                                f"{first_line(exc)}") from None
 
     progress(0.7, "Storing artifacts")
     model_sha, model_size = ws.artifacts.put_bytes(model_bytes)
@@ -177,6 +183,14 @@ def register_model(
     progress(1.0, "Registered")
     with ws.db.read() as session:
         return version_entity(session.get(SqlVersion, version_id))
+
+
+def _require_rows(frame, what: str, path: Path) -> None:
+    """Metrics and the drift reference need a minimum of rows; one or two rows only look like evidence."""
+    if len(frame) < MIN_ROWS:
+        raise InvalidInputError(
+            f"The {what} '{path.name}' has only {len(frame)} row(s); at least {MIN_ROWS} are needed to "
+            "evaluate the model and describe its data.", hint="Choose the full data file.")
 
 
 def _read_file(path: Path, what: str) -> bytes:
@@ -210,22 +224,9 @@ def _record(session: Session, name: str, card: ModelCard, target: str, note: str
 
 def preview_columns(path: str | Path) -> list[str]:
     """Column names of a data file, read from its first rows only (for target choosers)."""
-    import pandas as pd
+    from app.ml.data import read_columns
 
-    from app.ml.data import table_format
-
-    path = Path(path)
-    fmt = table_format(path)
-    try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            return [str(c) for c in pq.read_schema(path).names]
-        return [str(c) for c in pd.read_csv(path, nrows=20, encoding="utf-8").columns]
-    except UnicodeDecodeError:
-        raise InvalidInputError(f"'{path.name}' is not UTF-8 text.", hint="Save it as UTF-8 CSV.") from None
-    except Exception as exc:
-        raise InvalidInputError(f"'{path.name}' could not be read as a table: {exc}") from None
+    return read_columns(Path(path))
 
 
 def update_model_card(ws: Workspace, name: str, card: ModelCard, *, actor: str | None = None) -> None:

@@ -17,8 +17,8 @@ from app.core.errors import InvalidInputError, StewardError
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event, verify_log
-from app.services.checkpoints import (check_checkpoint, previous_report_checkpoint, proof_between, read_leaves,
-                                      take_checkpoint, workspace_key)
+from app.services.checkpoints import (check_checkpoint, json_problem, previous_report_checkpoint, proof_between,
+                                      read_leaves, take_checkpoint, workspace_key)
 from app.services.report_data import REPORT_SCHEMA, ReportScope, build_evidence
 from app.store.workspace import Workspace
 
@@ -94,6 +94,10 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
     out_dir = Path(out_dir).expanduser()
     if out_dir.exists() and not out_dir.is_dir():
         raise InvalidInputError(f"'{out_dir}' is a file, not a folder.", hint="Choose a folder for the report.")
+    try:  # first: an output folder that cannot be made is refused before anything (a key, an event) is made
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unwritable(out_dir, exc) from None
     actor = actor or current_actor()
     scope = ReportScope(**{**_scope_fields(scope), "prepared_by": scope.prepared_by or actor})
     report_id = f"MS-{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
@@ -132,10 +136,6 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
     evidence["integrity"]["evidence_sha256"] = digest
     check_cancel()
 
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _unwritable(out_dir, exc) from None
     staged: dict[str, Path] = {}
     final = {fmt: out_dir / f"{report_id}.{fmt}" for fmt in formats}
     try:
@@ -303,9 +303,8 @@ def verify_report(path: Path, ws: Workspace | None = None) -> ReportCheck:
         raise InvalidInputError(f"'{path}' is a folder.", hint="Give the report's .json file.") from None
     except PermissionError:
         raise InvalidInputError(f"No permission to read '{path}'.") from None
-    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, a number too long to convert, nested too deep
-        text = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
-        raise InvalidInputError(f"'{path.name}' is not a JSON report ({text}).",
+    except (ValueError, RecursionError) as exc:  # not UTF-8 or not JSON; a number too long; nested too deep
+        raise InvalidInputError(f"'{path.name}' is not a JSON report ({json_problem(exc)}).",
                                 hint="Give the .json file exported with the report.") from None
     except OSError as exc:
         raise InvalidInputError(f"'{path}' cannot be read: {exc.strerror or exc}.") from None
