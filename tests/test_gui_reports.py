@@ -270,7 +270,7 @@ def test_a_file_that_is_not_a_checkpoint_is_explained_in_the_banner(qtbot, ws, r
     junk.write_text("these are not the events you are looking for", encoding="utf-8")
     banner = audit_page.banner
     audit_page.verify_checkpoint_file(junk)
-    qtbot.waitUntil(lambda: "is not JSON" in banner.label.text(), timeout=SLOW)
+    qtbot.waitUntil(lambda: "is not a JSON checkpoint" in banner.label.text(), timeout=SLOW)
     text = banner.label.text()
     assert banner.kind == "broken" and "notes.json" in text
     assert "Give a report's .json file" in text  # the hint

@@ -221,13 +221,24 @@ def score_batch(ws: Workspace, name: str, input_path: str | Path, *, output: str
         outcome = _record(ws, name, version_id, number, "scored", input_path, frame, names, pred, tmp_out,
                           None, label, warnings, progress, is_cancelled, actor)
         if output:
-            shutil.copyfile(tmp_out, output)
+            _place(tmp_out, Path(output))
     finally:
         tmp_out.unlink(missing_ok=True)
     from app.services.shadow import shadow_after_batch  # Staging versions score it too; never fails the batch
 
     shadow_after_batch(ws, outcome.batch.id, frame=frame, production=pred, actor=actor)
     return BatchOutcome(outcome.batch, outcome.alerts, Path(output) if output else None, outcome.warnings)
+
+
+def _place(source: Path, output: Path) -> None:
+    """Copy the predictions to the user's path under a temporary name, then rename: a process killed
+    mid-copy leaves a hidden .part file, never a half-written file under the name asked for."""
+    part = output.with_name(f".{output.name}.{os.getpid()}.part")
+    try:
+        shutil.copyfile(source, part)
+        os.replace(part, output)
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def record_batch(ws: Workspace, name: str, input_path: str | Path, *, predictions_column: str | None = None,

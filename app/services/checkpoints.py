@@ -9,11 +9,12 @@ from pathlib import Path
 from app.audit.checkpoint import Checkpoint, WorkspaceKey, load_or_create_key, make_checkpoint, signature_ok
 from app.audit.merkle import consistency_proof, root_of_leaves
 from app.core.errors import InvalidInputError
+from app.core.files import read_json_file
 from app.core.timeutil import to_iso, utcnow
 from app.store.workspace import Workspace
 
 __all__ = ["Leaves", "read_leaves", "workspace_key", "take_checkpoint", "CheckpointCheck", "check_checkpoint",
-           "load_checkpoint_file", "json_problem", "previous_report_checkpoint", "proof_between"]
+           "load_checkpoint_file", "previous_report_checkpoint", "proof_between"]
 
 
 @dataclass(slots=True)
@@ -109,32 +110,10 @@ def check_checkpoint(ws: Workspace, cp: Checkpoint, leaves: Leaves | None = None
 _TEXT_FIELDS = ("root", "head_hash", "log_id", "at", "key_fingerprint", "public_key", "signature")
 
 
-def json_problem(exc: BaseException) -> str:
-    """Why json.loads refused a file, in words (Python's own advice on its number limit does not apply)."""
-    if isinstance(exc, RecursionError):
-        return "it is nested too deeply"
-    text = str(exc) or type(exc).__name__
-    if "integer string conversion" in text:
-        return "it holds a number with thousands of digits"
-    return text if len(text) <= 200 else text[:199] + "…"
-
-
 def load_checkpoint_file(path: Path) -> Checkpoint:
     """A checkpoint from a file: a checkpoint JSON, or a report JSON (its own checkpoint is used)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InvalidInputError(f"No file '{path}'.") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"'{path}' is a folder, not a checkpoint file.") from None
-    except PermissionError:
-        raise InvalidInputError(f"No permission to read '{path}'.") from None
-    except (ValueError, RecursionError) as exc:  # not UTF-8 or not JSON; a number too long; nested too deep
-        raise InvalidInputError(f"'{path.name}' is not JSON ({json_problem(exc)}).",
-                                hint="Give a report's .json file, or a checkpoint copied from a report.") from None
-    except OSError as exc:
-        raise InvalidInputError(f"'{path}' cannot be read: {exc.strerror or exc}.") from None
+    data = read_json_file(path, what="a JSON checkpoint", hint="Give a report's .json file, or a checkpoint copied from a report.")
     if isinstance(data, dict) and isinstance(data.get("integrity"), dict):
         data = data["integrity"].get("checkpoint")
     elif isinstance(data, dict) and isinstance(data.get("checkpoint"), dict):

@@ -14,10 +14,11 @@ from typing import Any
 from app.audit.checkpoint import Checkpoint, canonical_json, fingerprint_of, signature_ok, verify_bytes
 from app.audit.merkle import verify_consistency
 from app.core.errors import InvalidInputError, StewardError
+from app.core.files import read_json_file
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event, verify_log
-from app.services.checkpoints import (check_checkpoint, json_problem, previous_report_checkpoint, proof_between,
+from app.services.checkpoints import (check_checkpoint, previous_report_checkpoint, proof_between,
                                       read_leaves, take_checkpoint, workspace_key)
 from app.services.report_data import REPORT_SCHEMA, ReportScope, build_evidence
 from app.store.workspace import Workspace
@@ -295,19 +296,7 @@ def verify_report(path: Path, ws: Workspace | None = None) -> ReportCheck:
     """Check a report's JSON: schema, evidence digest, signature, checkpoint, the previous report's
     checkpoint and proof, the rendered files beside it, and (given a workspace) today's log."""
     path = Path(path)
-    try:
-        evidence = json.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InvalidInputError(f"No file '{path}'.") from None
-    except IsADirectoryError:
-        raise InvalidInputError(f"'{path}' is a folder.", hint="Give the report's .json file.") from None
-    except PermissionError:
-        raise InvalidInputError(f"No permission to read '{path}'.") from None
-    except (ValueError, RecursionError) as exc:  # not UTF-8 or not JSON; a number too long; nested too deep
-        raise InvalidInputError(f"'{path.name}' is not a JSON report ({json_problem(exc)}).",
-                                hint="Give the .json file exported with the report.") from None
-    except OSError as exc:
-        raise InvalidInputError(f"'{path}' cannot be read: {exc.strerror or exc}.") from None
+    evidence = read_json_file(path, what="a JSON report", hint="Give the .json file exported with the report.")
     if not isinstance(evidence, dict) or evidence.get("schema") != REPORT_SCHEMA:
         raise InvalidInputError(f"'{path.name}' is not a Model Steward report (schema {REPORT_SCHEMA}).")
     problems = _shape_problems(evidence)
