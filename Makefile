@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/drift_bench.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_stall_bench.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/gui_jobs_bench.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/scale_bench.py
 
 # The one-folder bundle dist/model-steward/ (Linux, this machine's architecture); takes minutes, so
 # it is not part of `make test`. `make package-smoke` runs the built bundle offscreen.
