@@ -422,3 +422,16 @@ def test_action_prefix_filter_uses_a_range_on_the_index(history):
     stage = count_events(history, AuditFilter(action="version."))
     assert stage == sum(count_events(history, AuditFilter(action=a))
                         for a in ("version.registered", "version.stage_changed"))
+
+
+def test_cli_audit_verify_files_names_a_missing_or_changed_artifact(history):
+    done = _cli(history, "audit", "verify", "--files")
+    assert done.returncode == 0 and "Artifact files intact." in done.stdout, done.stdout + done.stderr
+    dataset = list_datasets(history)[0]
+    path = history.artifacts.root / dataset.sha256
+    path.write_bytes(path.read_bytes() + b"\n")  # edited on disk
+    done = _cli(history, "audit", "verify", "--files")
+    assert done.returncode == 1 and "was changed on disk" in done.stdout and dataset.sha256[:12] in done.stdout
+    path.unlink()
+    done = _cli(history, "audit", "verify", "--files")
+    assert done.returncode == 1 and "is missing" in done.stdout

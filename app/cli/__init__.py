@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = audit.add_parser("verify", help="recompute the hash chain; exit 1 naming the first bad event")
     p.add_argument("--checkpoint", metavar="FILE",
                    help="also check that the log still extends this checkpoint (a report's .json or a checkpoint file)")
+    p.add_argument("--files", action="store_true",
+                   help="also check every recorded artifact file: present, and its content still has its hash")
     _add_json(p)
     return parser
 

@@ -186,15 +186,30 @@ def cmd_dataset(args) -> int:
     return 0
 
 
+def _verify_files(ws, args) -> bool:
+    """`audit verify --files`: every recorded artifact file is there and still has its hash."""
+    from app.services.housekeeping import check_artifacts
+
+    problems = check_artifacts(ws)
+    if args.json:
+        print_json({"files_ok": not problems, "file_problems": problems})
+    else:
+        print("Artifact files intact." if not problems else f"{len(problems)} artifact file problem(s):")
+        for line in problems:
+            print(f"  {line}")
+    return not problems
+
+
 def cmd_audit(args) -> int:
     from app.services.audit import AuditFilter, list_events, verify_log
 
     ws = _ws(args)
-    if args.action == "verify" and getattr(args, "checkpoint", None):
-        from app.cli.compliance import checkpoint_verify
-
-        return checkpoint_verify(args, ws)
     if args.action == "verify":
+        files_ok = _verify_files(ws, args) if getattr(args, "files", False) else True
+        if getattr(args, "checkpoint", None):
+            from app.cli.compliance import checkpoint_verify
+
+            return max(checkpoint_verify(args, ws), 0 if files_ok else 1)
         result = verify_log(ws)
         if args.json:
             print_json(result)
@@ -202,7 +217,7 @@ def cmd_audit(args) -> int:
             print(result.summary)
             if result.ok:
                 print(f"  {result.events} events in {result.seconds:.3f} s")
-        return 0 if result.ok else 1
+        return 0 if result.ok and files_ok else 1
     from app.core.timeutil import parse_user_date
 
     filt = AuditFilter(
