@@ -435,3 +435,12 @@ def test_cli_audit_verify_files_names_a_missing_or_changed_artifact(history):
     path.unlink()
     done = _cli(history, "audit", "verify", "--files")
     assert done.returncode == 1 and "is missing" in done.stdout
+
+
+def test_checking_a_checkpoint_never_makes_a_signing_key(history):
+    cp = take_checkpoint(history)
+    key_file = history.paths.keys / "checkpoint-ed25519.pem"
+    key_file.unlink()  # e.g. a copy of the workspace without its keys/ folder
+    verdict = check_checkpoint(history, cp)
+    assert verdict.ok and not verdict.same_key and "another key" in verdict.message
+    assert not key_file.exists()

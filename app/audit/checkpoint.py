@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["Checkpoint", "WorkspaceKey", "load_or_create_key", "fingerprint_of", "make_checkpoint",
-           "signature_ok", "canonical_json", "sign_bytes", "verify_bytes", "CHECKPOINT_FORMAT"]
+           "signature_ok", "canonical_json", "verify_bytes", "CHECKPOINT_FORMAT", "load_key"]
 
 CHECKPOINT_FORMAT = "model-steward/checkpoint/1"
 KEY_FILE = "checkpoint-ed25519.pem"
@@ -50,6 +50,18 @@ class WorkspaceKey:
         return base64.b64encode(self.private.sign(data)).decode("ascii")
 
 
+def load_key(keys_dir: Path) -> WorkspaceKey | None:
+    """The workspace's signing key, or None if none was made yet (checking never makes one)."""
+    from cryptography.hazmat.primitives import serialization
+
+    path = Path(keys_dir) / KEY_FILE
+    if not path.exists():
+        return None
+    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    public_raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return WorkspaceKey(private, public_raw, path)
+
+
 def load_or_create_key(keys_dir: Path) -> WorkspaceKey:
     """The workspace's signing key; made on first use (PKCS#8 PEM, readable by its owner only)."""
     from cryptography.hazmat.primitives import serialization
@@ -72,13 +84,7 @@ def load_or_create_key(keys_dir: Path) -> WorkspaceKey:
             pass
         finally:
             tmp.unlink(missing_ok=True)
-    private = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    public_raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return WorkspaceKey(private, public_raw, path)
-
-
-def sign_bytes(key: WorkspaceKey, data: bytes) -> str:
-    return key.sign(data)
+    return load_key(keys_dir)
 
 
 def verify_bytes(public_b64: str, signature_b64: str, data: bytes) -> bool:

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 __all__ = ["FindingStatus", "ReviewOutcome", "ReviewRole", "Finding", "Review", "CardField", "CARD_FIELDS",
-           "DATASHEET_FIELDS", "Gap", "past_due"]
+           "DATASHEET_FIELDS", "past_due"]
 
 
 class FindingStatus(StrEnum):
@@ -82,16 +82,6 @@ DATASHEET_FIELDS: tuple[CardField, ...] = (
     CardField("source", "Source", True),
     CardField("limitations", "Known limitations", False),
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Gap:
-    """A hole in the evidence a reviewer would ask about."""
-
-    model: str | None
-    kind: str  # card_field | datasheet | validation | review_due | alert_overdue | finding_overdue | ...
-    severity: str  # low | medium | high
-    text: str
 
 
 def past_due(day: datetime | None, now: datetime) -> bool:

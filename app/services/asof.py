@@ -10,11 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.core.errors import InvalidInputError, NotFoundError
+from app.core.errors import InvalidInputError
 from app.core.timeutil import to_iso, utcnow
 from app.services.cards import parse_review_date
 from app.services.convert import aware
-from app.store.orm import SqlApproval, SqlAuditEvent, SqlBatch, SqlDataset, SqlModel, SqlStageChange, SqlVersion
+from app.services.queries import model_row
+from app.store.orm import SqlApproval, SqlAuditEvent, SqlBatch, SqlDataset, SqlStageChange, SqlVersion
 from app.store.workspace import Workspace
 
 __all__ = ["AsOf", "as_of", "parse_moment"]
@@ -80,9 +81,7 @@ def as_of(ws: Workspace, name: str, when: str | datetime) -> AsOf:
         raise InvalidInputError(f"{moment.date().isoformat()} is in the future.", hint="Ask about a past moment.")
     at = to_iso(moment)
     with ws.db.read() as session:
-        model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
-        if model is None:
-            raise NotFoundError(f"No model named '{name}'.")
+        model = model_row(session, name)
         naive = moment.replace(tzinfo=None)
         changes = list(session.scalars(select(SqlStageChange).where(SqlStageChange.model_id == model.id)
                                        .order_by(SqlStageChange.at, SqlStageChange.id)))

@@ -14,7 +14,8 @@ from app.core.errors import InvalidInputError, NotFoundError
 from app.core.identity import current_actor
 from app.core.timeutil import utcnow
 from app.services.audit import append_event
-from app.store.orm import SqlDataset, SqlModel
+from app.services.queries import model_row
+from app.store.orm import SqlDataset
 from app.store.workspace import Workspace
 
 __all__ = ["set_model_card", "describe_dataset", "parse_review_date", "CARD_KEYS"]
@@ -70,9 +71,7 @@ def set_model_card(ws: Workspace, name: str, values: dict[str, Any], *, actor: s
     actor = actor or current_actor()
 
     def work(session: Session) -> dict:
-        model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
-        if model is None:
-            raise NotFoundError(f"No model named '{name}'.")
+        model = model_row(session, name)
         changes = {}
         for key, new in cleaned.items():
             old = getattr(model, key)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.audit.checkpoint import Checkpoint, WorkspaceKey, load_or_create_key, make_checkpoint, signature_ok
+from app.audit.checkpoint import Checkpoint, WorkspaceKey, load_key, load_or_create_key, make_checkpoint, signature_ok
 from app.audit.merkle import consistency_proof, root_of_leaves
 from app.core.errors import InvalidInputError
 from app.core.files import read_json_file
@@ -51,14 +51,14 @@ def workspace_key(ws: Workspace) -> WorkspaceKey:
     return load_or_create_key(ws.paths.keys)
 
 
-def take_checkpoint(ws: Workspace, leaves: Leaves | None = None) -> Checkpoint:
+def take_checkpoint(ws: Workspace, leaves: Leaves | None = None, key: WorkspaceKey | None = None) -> Checkpoint:
     """Sign (count, Merkle root) of the log as it is now."""
     leaves = leaves or read_leaves(ws)
-    return make_checkpoint(workspace_key(ws), len(leaves.hashes), root_of_leaves(leaves.leaf_hashes),
+    return make_checkpoint(key or workspace_key(ws), len(leaves.hashes), root_of_leaves(leaves.leaf_hashes),
                            leaves.head_hash, leaves.log_id, to_iso(utcnow()))
 
 
-def proof_between(ws: Workspace, old_size: int, leaves: Leaves) -> list[str]:
+def proof_between(old_size: int, leaves: Leaves) -> list[str]:
     """RFC 6962 consistency proof from the log's first `old_size` events to all of `leaves`."""
     return [p.hex() for p in consistency_proof(leaves.leaf_hashes, old_size)]
 
@@ -73,16 +73,15 @@ class CheckpointCheck:
     same_key: bool  # signed by this workspace's key
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "status": self.status, "message": self.message,
-                "checkpoint_events": self.checkpoint_events, "log_events": self.log_events, "same_key": self.same_key}
+        return asdict(self)
 
 
 def check_checkpoint(ws: Workspace, cp: Checkpoint, leaves: Leaves | None = None) -> CheckpointCheck:
     """Does today's log still begin with exactly the events `cp` vouched for?"""
     leaves = leaves or read_leaves(ws)
     n = len(leaves.hashes)
-    key = workspace_key(ws)
-    same_key = cp.key_fingerprint == key.fingerprint
+    key = load_key(ws.paths.keys)  # a check must not make a key a workspace never had
+    same_key = key is not None and cp.key_fingerprint == key.fingerprint
 
     def result(ok: bool, status: str, message: str) -> CheckpointCheck:
         return CheckpointCheck(ok, status, message, cp.events, n, same_key)

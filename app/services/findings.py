@@ -14,19 +14,13 @@ from app.core.timeutil import utcnow
 from app.services.audit import append_event
 from app.services.cards import parse_review_date
 from app.services.convert import aware
+from app.services.queries import model_row
 from app.store.orm import SqlAlert, SqlFinding, SqlModel, SqlReview, SqlVersion
 from app.store.workspace import Workspace
 
 __all__ = ["open_finding", "close_finding", "list_findings", "get_finding", "record_review", "list_reviews"]
 
 _SEVERITIES = ("low", "medium", "high")
-
-
-def _model(session: Session, name: str) -> SqlModel:
-    model = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
-    if model is None:
-        raise NotFoundError(f"No model named '{name}'.")
-    return model
 
 
 def _required(text: str, what: str) -> str:
@@ -57,7 +51,7 @@ def open_finding(ws: Workspace, name: str, title: str, description: str, *, seve
     actor = actor or current_actor()
 
     def work(session: Session) -> Finding:
-        model = _model(session, name)
+        model = model_row(session, name)
         known = set(session.scalars(select(SqlVersion.number).where(SqlVersion.model_id == model.id)))
         unknown = sorted(set(versions) - known)
         if unknown:
@@ -110,7 +104,7 @@ def list_findings(ws: Workspace, name: str | None = None, status: str | None = N
     with ws.db.read() as session:
         query = select(SqlFinding, SqlModel.name).join(SqlModel, SqlModel.id == SqlFinding.model_id)
         if name is not None:
-            query = query.where(SqlFinding.model_id == _model(session, name).id)
+            query = query.where(SqlFinding.model_id == model_row(session, name).id)
         if status is not None:
             query = query.where(SqlFinding.status == FindingStatus(status).value)
         return [finding_entity(r, n) for r, n in session.execute(query.order_by(SqlFinding.id.desc()))]
@@ -140,7 +134,7 @@ def record_review(ws: Workspace, name: str, role: str, outcome: str, note: str, 
     actor = actor or current_actor()
 
     def work(session: Session) -> Review:
-        model = _model(session, name)
+        model = model_row(session, name)
         version_row = None
         if version is not None:
             version_row = session.scalars(select(SqlVersion).where(
@@ -169,7 +163,7 @@ def list_reviews(ws: Workspace, name: str | None = None) -> list[Review]:
                  .join(SqlModel, SqlModel.id == SqlReview.model_id)
                  .outerjoin(SqlVersion, SqlVersion.id == SqlReview.version_id))
         if name is not None:
-            query = query.where(SqlReview.model_id == _model(session, name).id)
+            query = query.where(SqlReview.model_id == model_row(session, name).id)
         return [Review(id=r.id, model_name=n, version=num, role=ReviewRole(r.role), outcome=ReviewOutcome(r.outcome),
                        note=r.note, reviewer=r.reviewer, at=aware(r.at))
                 for r, n, num in session.execute(query.order_by(SqlReview.at.desc(), SqlReview.id.desc()))]

@@ -12,6 +12,7 @@ from app.store.orm import SqlDataset, SqlModel, SqlStageChange, SqlVersion
 from app.store.workspace import Workspace
 
 __all__ = [
+    "model_row",
     "list_models",
     "get_model",
     "list_versions",
@@ -24,7 +25,8 @@ __all__ = [
 ]
 
 
-def _model_row(session: Session, name: str) -> SqlModel:
+def model_row(session: Session, name: str) -> SqlModel:
+    """The model named `name`, or NotFoundError."""
     row = session.scalars(select(SqlModel).where(SqlModel.name == name)).first()
     if row is None:
         raise NotFoundError(f"No model named '{name}'.", hint="See `steward model list` for the names.")
@@ -73,7 +75,7 @@ def list_models(ws: Workspace, search: str | None = None) -> list[ModelSummary]:
 
 def get_model(ws: Workspace, name: str) -> Model:
     with ws.db.read() as session:
-        return model_entity(_model_row(session, name))
+        return model_entity(model_row(session, name))
 
 
 def _versions_query():
@@ -86,7 +88,7 @@ def _versions_query():
 def list_versions(ws: Workspace, name: str) -> list[Version]:
     """All versions of a model, newest first."""
     with ws.db.read() as session:
-        model = _model_row(session, name)
+        model = model_row(session, name)
         rows = session.scalars(
             _versions_query().where(SqlVersion.model_id == model.id).order_by(SqlVersion.number.desc())
         ).all()
@@ -96,7 +98,7 @@ def list_versions(ws: Workspace, name: str) -> list[Version]:
 def get_version(ws: Workspace, name: str, number: int | None = None) -> Version:
     """Version `number`, or the Production version, or the newest one."""
     with ws.db.read() as session:
-        model = _model_row(session, name)
+        model = model_row(session, name)
         query = _versions_query().where(SqlVersion.model_id == model.id)
         if number is not None:
             row = session.scalars(query.where(SqlVersion.number == number)).first()
@@ -113,7 +115,7 @@ def get_version(ws: Workspace, name: str, number: int | None = None) -> Version:
 def stage_history(ws: Workspace, name: str) -> list[StageChange]:
     """Every stage move of the model's versions, oldest first."""
     with ws.db.read() as session:
-        model = _model_row(session, name)
+        model = model_row(session, name)
         rows = session.execute(
             select(SqlStageChange, SqlVersion.number).join(SqlVersion, SqlVersion.id == SqlStageChange.version_id)
             .where(SqlStageChange.model_id == model.id).order_by(SqlStageChange.id)

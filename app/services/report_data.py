@@ -8,6 +8,7 @@ logging, sign-offs and integrity (added by `app.services.reports`).
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -64,7 +65,7 @@ def _in(moment: datetime | None, since: datetime | None, until: datetime | None)
     return (since is None or moment >= since) and (until is None or moment <= until)
 
 
-def _status(model: SqlModel, stages: list[str]) -> str:
+def _status(stages: list[str]) -> str:
     if "production" in stages:
         return "in_use"
     if stages and all(s == "archived" for s in stages):
@@ -99,13 +100,12 @@ def build_evidence(ws: Workspace, scope: ReportScope, *, report_id: str, app_ver
             "prepared_by": scope.prepared_by, "prepared_for": scope.prepared_for,
             "app_version": app_version, "workspace": ws.root.name,  # the folder name: no local path leaves the machine
         },
-        "conclusions": {},  # filled by conclude() once the integrity checks are known
+        "conclusions": {"gaps": gaps},  # completed by conclude() once the integrity checks are known
         "inventory": inventory,
         "models": per_model,
         "logging": logging,
         "signoffs": signoffs,
     }
-    evidence["conclusions"] = {"gaps": gaps}
     return evidence
 
 
@@ -184,7 +184,7 @@ class _Gatherer:
         reviews = self.reviews.get(m.id, [])
         validations = [r for r in reviews if r.role == "validator" and r.outcome != "rejected"]
         last_validation = aware(validations[-1].at) if validations else None
-        status = _status(m, stages)
+        status = _status(stages)
         section: dict[str, Any] = {"name": m.name, "status": status}
         section["inventory"] = self._inventory(m, versions, production, status, last_validation)
         section["versions"] = [self._version(v, number) for v in versions if _in(v.created_at, None, self.until)]
@@ -237,8 +237,6 @@ class _Gatherer:
         }
 
     def _change(self, c: SqlStageChange, number: dict[int, int]) -> dict[str, Any]:
-        import json
-
         details = json.loads(self.change_details.get(c.audit_seq) or "{}")
         kind = ("rollback" if details.get("gate") == "rollback" else
                 "deployment" if c.to_stage == "production" else

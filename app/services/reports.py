@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -100,7 +102,7 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
     except OSError as exc:
         raise _unwritable(out_dir, exc) from None
     actor = actor or current_actor()
-    scope = ReportScope(**{**_scope_fields(scope), "prepared_by": scope.prepared_by or actor})
+    scope = dataclasses.replace(scope, prepared_by=scope.prepared_by or actor)
     report_id = f"MS-{utcnow():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
     def check_cancel() -> None:
@@ -112,12 +114,13 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
     check_cancel()
     progress(0.15, "Taking a signed checkpoint")
     leaves = read_leaves(ws)
-    checkpoint = take_checkpoint(ws, leaves)
+    key = workspace_key(ws)
+    checkpoint = take_checkpoint(ws, leaves, key)
     previous_id, previous_cp = previous_report_checkpoint(ws)
     previous = None
     if previous_cp is not None:
         verdict = check_checkpoint(ws, previous_cp, leaves)
-        proof = proof_between(ws, previous_cp.events, leaves) if verdict.ok and previous_cp.events else []
+        proof = proof_between(previous_cp.events, leaves) if verdict.ok and previous_cp.events else []
         previous = {"report_id": previous_id, "checkpoint": previous_cp.to_dict(), "check": verdict.to_dict(),
                     "consistency_proof": proof}
     check_cancel()
@@ -148,7 +151,7 @@ def export_report(ws: Workspace, scope: ReportScope, formats: Iterable[str], out
             rendered[fmt] = {"file": final[fmt].name, "sha256": _file_sha256(staged[fmt])}
             check_cancel()
         evidence["integrity"]["rendered"] = rendered
-        evidence["integrity"]["signature"] = workspace_key(ws).sign(_signed_statement(digest, rendered))
+        evidence["integrity"]["signature"] = key.sign(_signed_statement(digest, rendered))
         if "json" in formats:
             staged["json"] = _stage(out_dir, report_id, "json")
             # Compact: Python's C encoder only runs without indentation (10× faster at a whole inventory);
@@ -181,10 +184,6 @@ def _unwritable(folder: Path, exc: OSError) -> InvalidInputError:
 
 class ReportCancelled(StewardError):
     exit_code = 130
-
-
-def _scope_fields(scope: ReportScope) -> dict[str, Any]:
-    return {name: getattr(scope, name) for name in ReportScope.__slots__}
 
 
 def _stage(out_dir: Path, report_id: str, fmt: str) -> Path:
@@ -231,7 +230,6 @@ def conclude(evidence: dict[str, Any]) -> dict[str, Any]:
         gaps.insert(0, {"model": None, "kind": "log", "severity": "high",
                         "text": f"The log no longer extends report {prev['report_id']}'s checkpoint: "
                                 f"{prev['check']['message']}"})
-    kinds = {g["kind"] for g in gaps}
     criteria = []
     for text in evidence["metadata"]["criteria"]:
         if text in DEFAULT_CRITERIA:
@@ -313,7 +311,7 @@ def verify_report(path: Path, ws: Workspace | None = None) -> ReportCheck:
               else "the evidence was changed after export (its SHA-256 no longer matches)")
     public = integrity.get("public_key") or ""
     try:
-        fingerprint = fingerprint_of(__import__("base64").b64decode(public, validate=True))
+        fingerprint = fingerprint_of(base64.b64decode(public, validate=True))
     except ValueError:
         fingerprint = ""
     same = fingerprint == integrity.get("key_fingerprint")

@@ -176,7 +176,7 @@ class MainWindow(QMainWindow):
         self._page(OVERVIEW)
         self._page(AUDIT)
         self._page(APPROVALS)
-        self._wire_monitoring()
+        self._start_notifier()
         self._wire_jobs()
         self._wire_approvals()
         self._audit_stale = True
@@ -288,8 +288,8 @@ class MainWindow(QMainWindow):
             self.models_page.refresh()  # an approval moved a version to Production
         self._on_models_changed()
 
-    def _wire_monitoring(self) -> None:
-        """Overview links, monitoring writes and new-alert notifications, for the current workspace."""
+    def _start_notifier(self) -> None:
+        """New-alert notifications for the current workspace (the pages wire themselves in _wire_page)."""
         self.notifier = AlertNotifier(self.ws, self)
         self.notifier.alert_noticed.connect(self._on_alert_noticed)
         self.notifier.alert_activated.connect(lambda alert: self.open_monitoring(alert.model_name, alerts=True))

@@ -161,10 +161,7 @@ class ExportReportDialog(QDialog):
             self.export_cancelled.emit()
             return
         self._set_status("")
-        if isinstance(exc, OSError):  # e.g. a folder without write permission: a fact about the disk, not a bug
-            message, hint = f"Could not write the report: {exc.strerror or exc}.", "Choose another folder."
-        else:
-            message, hint = describe_error(exc)
+        message, hint = describe_error(exc)  # disk errors arrive as InvalidInputError from export_report
         self.error_box.setText(f"<b>No report was written.</b> {escape(message, quote=False)}"
                                + (f"<br>{escape(hint, quote=False)}" if hint else ""))
         self.error_box.show()
