@@ -11,7 +11,8 @@ from PySide6.QtGui import QFontMetrics
 
 from app.ui import theme
 from app.ui.chart_style import (
-    METRIC_LABELS, PercentAxis, bin_edges, fmt_value, series_color, severity_color, short_bin_label, style_plot,
+    METRIC_LABELS, PercentAxis, bin_edges, fmt_value, freeze_plot, series_color, severity_color, short_bin_label,
+    style_plot,
 )
 
 __all__ = ["FeatureDriftBars", "DistributionChart"]
@@ -22,10 +23,8 @@ class _StaticPlot(pg.PlotWidget):
 
     def __init__(self, parent=None, **kwargs) -> None:
         super().__init__(parent, **kwargs)
+        freeze_plot(self)
         item = self.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        item.setMenuEnabled(False)
         item.vb.setMouseEnabled(False, False)
         self.setMinimumHeight(150)
 

@@ -10,7 +10,7 @@ from app.ui.palette import (METRIC_LABELS, METRICS, THRESHOLD_KEYS, bin_edges, f
                             severity_color, short_bin_label, translucent)
 
 __all__ = ["PercentAxis", "bin_edges", "METRICS", "METRIC_LABELS", "THRESHOLD_KEYS", "series_color", "severity_color",
-           "style_plot", "translucent", "short_bin_label", "fmt_value"]
+           "style_plot", "freeze_plot", "translucent", "short_bin_label", "fmt_value"]
 
 pg.setConfigOptions(antialias=True)
 
@@ -21,6 +21,14 @@ class PercentAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):
         digits = 0 if spacing * 100 >= 1 else 1
         return [f"{v * 100:.{digits}f}%" for v in values]
+
+
+def freeze_plot(widget: pg.PlotWidget) -> None:
+    """A chart that is read, not explored: no pan or zoom, no auto-range button, no context menu."""
+    item = widget.getPlotItem()
+    item.setMouseEnabled(x=False, y=False)
+    item.hideButtons()
+    item.setMenuEnabled(False)
 
 
 def style_plot(widget: pg.PlotWidget) -> None:

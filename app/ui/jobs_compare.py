@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 
 from app.core.entities import Version
 from app.ui import theme
-from app.ui.chart_style import series_color, style_plot
+from app.ui.chart_style import freeze_plot, series_color, style_plot
 from app.ui.formatting import fmt_metric, metric_direction, metric_label
 from app.ui.forms import section_label
 from app.ui.jobs_data import RetrainOutcome
@@ -79,10 +79,7 @@ class MetricsBars(pg.PlotWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        item = self.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        item.setMenuEnabled(False)
+        freeze_plot(self)
         self.setMinimumHeight(150)
         self.setMaximumHeight(210)  # a picture of the table beside it, not a page of its own
         self.setMinimumWidth(160)

@@ -8,7 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from app.core.automation import ShadowBatch
-from app.ui.chart_style import PercentAxis, fmt_value, series_color, style_plot
+from app.ui.chart_style import PercentAxis, fmt_value, freeze_plot, series_color, style_plot
 from app.ui.formatting import fmt_time, metric_label
 from app.ui.monitoring_charts import HoverPlot, epoch
 
@@ -82,9 +82,8 @@ class MetricBars(pg.PlotWidget):
         super().__init__(parent)
         self.setMinimumHeight(170)
         self.setMinimumWidth(240)
+        freeze_plot(self)
         plot = self.getPlotItem()
-        plot.setMouseEnabled(x=False, y=False)
-        plot.hideButtons()
         plot.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=4)  # one row above the bars
         self.bars: dict[str, pg.BarGraphItem] = {}
         self.metrics: list[str] = []

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from app.core.entities import Stage, Version
 from app.ui import theme
-from app.ui.chart_style import series_color, style_plot, translucent
+from app.ui.chart_style import freeze_plot, series_color, style_plot, translucent
 from app.ui.formatting import metric_label
 from app.ui.forms import section_label
 
@@ -25,10 +25,7 @@ class VersionMetricsChart(pg.PlotWidget):
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        item = self.getPlotItem()
-        item.setMouseEnabled(x=False, y=False)
-        item.hideButtons()
-        item.setMenuEnabled(False)
+        freeze_plot(self)
         self.setMinimumHeight(140)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.versions: list[Version] = []
