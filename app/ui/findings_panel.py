@@ -8,7 +8,7 @@ from html import escape
 from PySide6.QtCore import QItemSelectionModel, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyle, QStyledItemDelegate,
+    QComboBox, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSplitter, QStyledItemDelegate,
     QStyleOptionViewItem, QVBoxLayout, QWidget,
 )
 
@@ -17,7 +17,7 @@ from app.core.timeutil import utcnow
 from app.ui import theme
 from app.ui.palette import severity_color, translucent
 from app.ui.formatting import fmt_time
-from app.ui.tables import RECORD_ROLE, Column, RecordTableModel, make_table
+from app.ui.tables import RECORD_ROLE, Column, RecordTableModel, draw_cell_background, make_table
 
 __all__ = ["FindingsPanel", "FindingsTableModel", "SeverityBadgeDelegate", "OverdueRowDelegate", "is_overdue"]
 
@@ -90,12 +90,7 @@ class SeverityBadgeDelegate(OverdueRowDelegate):
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index) -> None:
         self.tint(painter, option, index)
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        text, opt.text = opt.text, ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        opt, text = draw_cell_background(self, painter, option, index)
         record = index.data(RECORD_ROLE)
         tint: QColor = severity_color(getattr(record, "severity", None))
         font = QFont(opt.font)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
 from app.core.jobs import Job, JobState
 from app.ui import theme
 from app.ui.formatting import fmt_time
-from app.ui.tables import Column, RecordTableModel
+from app.ui.tables import Column, RecordTableModel, draw_cell_background
 
 __all__ = ["JobsTableModel", "JobProgressDelegate", "PROGRESS_ROLE", "STATE_ROLE", "MESSAGE_ROLE", "state_color",
            "fmt_duration", "job_duration", "PROGRESS_COLUMN", "STATE_COLUMN", "DURATION_COLUMN"]
@@ -156,12 +156,7 @@ class JobProgressDelegate(QStyledItemDelegate):
     BAR_WIDTH = 96
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:  # background and selection as for any other cell
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        opt, _text = draw_cell_background(self, painter, option, index)
         progress = float(index.data(PROGRESS_ROLE) or 0.0)
         color = state_color(index.data(STATE_ROLE) or "queued")
         rect = opt.rect.adjusted(8, 0, -6, 0)

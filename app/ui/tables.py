@@ -17,6 +17,7 @@ from app.ui import theme
 from app.ui.formatting import estimator_label, fmt_time, key_metrics, short_hash, stage_text
 
 __all__ = [
+    "draw_cell_background",
     "make_table",
     "Column", "RecordTableModel", "ModelsTableModel", "VersionsTableModel", "HistoryTableModel",
     "ModelFilterProxy", "StageBadgeDelegate", "RECORD_ROLE", "SORT_ROLE", "STAGE_ROLE",
@@ -185,6 +186,19 @@ class ModelFilterProxy(QSortFilterProxyModel):
         return all(word in haystack for word in self._needle.split())
 
 
+def draw_cell_background(delegate: QStyledItemDelegate, painter: QPainter, option: QStyleOptionViewItem,
+                         index) -> tuple[QStyleOptionViewItem, str]:
+    """Background and selection as for any other cell, without the text; returns the option and that text
+    for a delegate that draws the content itself (badges, bars)."""
+    opt = QStyleOptionViewItem(option)
+    delegate.initStyleOption(opt, index)
+    text, opt.text = opt.text, ""
+    style = opt.widget.style() if opt.widget else None
+    if style is not None:
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+    return opt, text
+
+
 class StageBadgeDelegate(QStyledItemDelegate):
     """Paints a stage as a rounded, coloured pill (or two with an arrow for a move); no stage is a dash."""
 
@@ -196,12 +210,7 @@ class StageBadgeDelegate(QStyledItemDelegate):
         if not any(theme.stage_colors(s) for s in stages if s):
             super().paint(painter, option, index)
             return
-        opt = QStyleOptionViewItem(option)
-        self.initStyleOption(opt, index)
-        opt.text = ""
-        style = opt.widget.style() if opt.widget else None
-        if style is not None:  # background and selection as for any other cell
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, opt, painter, opt.widget)
+        opt, _text = draw_cell_background(self, painter, option, index)
         font = self._font(opt.font)
         fm = QFontMetrics(font)
         height = min(fm.height() + 6, opt.rect.height() - 4)
