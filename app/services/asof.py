@@ -11,8 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from app.core.errors import InvalidInputError
-from app.core.timeutil import to_iso, utcnow
-from app.services.cards import parse_review_date
+from app.core.timeutil import parse_user_date, to_iso, utcnow
 from app.services.convert import aware
 from app.services.queries import model_row
 from app.store.orm import SqlApproval, SqlAuditEvent, SqlBatch, SqlDataset, SqlStageChange, SqlVersion
@@ -25,16 +24,7 @@ def parse_moment(text: str | datetime) -> datetime:
     """'2026-10-01' (end of that day, UTC) or an ISO time '2026-10-01T12:00' / '...Z' / '...+02:00'."""
     if isinstance(text, datetime):
         return aware(text)
-    raw = (text or "").strip()
-    if len(raw) == 10:
-        day = parse_review_date(raw)
-        return day.replace(hour=23, minute=59, second=59, microsecond=999999)
-    try:
-        moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(f"'{text}' is not a date or time.",
-                                hint="Write YYYY-MM-DD (the end of that day, UTC) or YYYY-MM-DDTHH:MM.") from None
-    return aware(moment)
+    return parse_user_date(text or "", end_of_day=True)
 
 
 @dataclass(frozen=True, slots=True)
