@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.cli.render import open_ws as _ws
 from app.cli.render import print_json, print_table, short_time
 
 __all__ = ["add_parsers", "cmd_approvals", "print_promotion"]
@@ -22,12 +23,6 @@ def add_parsers(sub) -> None:
         # Not required by argparse: the service's own message says why a rationale is needed, in one line.
         p.add_argument("--rationale", default="", help="why (required to approve or reject; kept in the audit log)")
         p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
 
 
 def _gate(a) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from app.cli.render import fmt_metrics, print_json, print_table, short_time
+from app.cli.render import open_ws as _ws
 
 __all__ = ["add_parsers", "cmd_schedule", "cmd_run_due", "cmd_reproduce", "cmd_shadow", "HANDLERS"]
 
@@ -40,12 +41,6 @@ def add_parsers(sub) -> None:
     p = sub.add_parser("shadow", help="Staging versions scored beside Production on live batches")
     p.add_argument("name")
     _json(p)
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
 
 
 def _when(moment) -> str:

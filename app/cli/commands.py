@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from app.cli.render import fmt_metrics, print_json, print_table, short_time
+from app.cli.render import open_ws as _ws
+from app.cli.render import progress as _progress
 
 __all__ = ["dispatch"]
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
-
-
-def _progress(fraction: float, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{int(fraction * 100):3d}%  {message:<40}", end="" if fraction < 1 else "\n", file=sys.stderr)
 
 
 def cmd_init(args) -> int:
@@ -97,7 +87,12 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from app.services.queries import get_model, get_version, list_versions, stage_history
+    from app.services.queries import (
+        get_model,
+        get_version,
+        list_versions,
+        stage_history,
+    )
 
     ws = _ws(args)
     if args.version is not None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
+from app.cli.render import open_ws as _ws
 from app.cli.render import print_json, print_table, short_time
+from app.cli.render import progress as _progress
 
 __all__ = ["add_parsers", "add_model_parsers", "HANDLERS", "cmd_model_card", "cmd_model_signoff",
            "cmd_dataset_describe", "checkpoint_verify"]
@@ -14,12 +15,6 @@ __all__ = ["add_parsers", "add_model_parsers", "HANDLERS", "cmd_model_card", "cm
 
 def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print machine-readable JSON")
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
 
 
 def add_model_parsers(model, dataset) -> None:
@@ -121,7 +116,6 @@ def cmd_report(args) -> int:
                     "evidence_sha256": result.evidence_sha256, "checkpoint": result.checkpoint.to_dict(),
                     "previous": result.previous, "gaps": result.gaps, "audit_seq": result.audit_seq})
         return 0
-    _clear_progress()
     print(f"Report {result.report_id} written ({result.gaps} gap(s) in the evidence):")
     for path in result.files.values():
         print(f"  {path}")
@@ -303,16 +297,6 @@ def cmd_finding(args) -> int:
                   f.due_at.date().isoformat() if f.due_at else "", f.title] for f in items],
                 empty="No findings.")
     return 0
-
-
-def _progress(fraction: float, message: str) -> None:
-    if sys.stderr.isatty():
-        print(f"\r{fraction:4.0%}  {message:<50}", end="", file=sys.stderr, flush=True)
-
-
-def _clear_progress() -> None:
-    if sys.stderr.isatty():
-        print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
 
 
 HANDLERS = {"report": cmd_report, "asof": cmd_asof, "finding": cmd_finding}

@@ -5,14 +5,9 @@ from __future__ import annotations
 import sys
 
 from app.cli.render import fmt_metrics, print_json, print_table, short_time
+from app.cli.render import open_ws as _ws
 
 __all__ = ["cmd_retrain", "cmd_jobs", "cmd_recipe"]
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
 
 
 def _show_progress(job) -> None:

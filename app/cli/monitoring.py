@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from app.cli.render import open_ws as _ws
 from app.cli.render import print_json, print_table, short_time
+from app.cli.render import progress as _progress
 
 __all__ = ["cmd_score", "cmd_monitor", "cmd_batches", "cmd_labels", "cmd_alerts", "cmd_settings"]
-
-
-def _ws(args):
-    from app.services.workspaces import open_home
-
-    return open_home(args.home)
 
 
 def _drift_json(outcome) -> dict:
@@ -47,13 +43,6 @@ def _print_outcome(outcome, verb: str) -> None:
     print(f"Drift share {share:.0%}; dataset drift: {'YES' if b.dataset_drift else 'no'}.")
     for a in outcome.alerts:
         print(f"ALERT #{a.id} [{a.severity.value}] {a.title}")
-
-
-def _progress(fraction: float, message: str) -> None:
-    import sys
-
-    if sys.stderr.isatty():
-        print(f"\r{int(fraction * 100):3d}%  {message:<40}", end="" if fraction < 1 else "\n", file=sys.stderr)
 
 
 def cmd_score(args) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 
 from app.core.entities import to_jsonable
 
-__all__ = ["print_json", "print_table", "short_time", "fmt_metrics"]
+__all__ = ["print_json", "print_table", "short_time", "fmt_metrics", "open_ws", "progress"]
 
 
 def print_json(value: Any) -> None:
@@ -42,3 +42,16 @@ def short_time(moment: datetime | str | None) -> str:
 
 def fmt_metrics(metrics: dict[str, float]) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+
+
+def open_ws(args):
+    """The workspace a command works on (--home, STEWARD_HOME or the default), tidied and migrated."""
+    from app.services.workspaces import open_home
+
+    return open_home(args.home)
+
+
+def progress(fraction: float, message: str) -> None:
+    """A one-line progress display on a terminal's stderr (nothing when piped); ends its line at 100 %."""
+    if sys.stderr.isatty():
+        print(f"\r{int(fraction * 100):3d}%  {message:<40}", end="" if fraction < 1 else "\n", file=sys.stderr)
